@@ -1,0 +1,108 @@
+"""The `connect-gateway` command line."""
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from app.settings import Settings, SettingsError
+
+
+def _ulid_argument(value: str) -> str:
+    from resolvers.ids import ULID_HINT, parse_ulid
+
+    canonical = parse_ulid(value)
+    if canonical is None:
+        raise argparse.ArgumentTypeError(f"--organisation {ULID_HINT}")
+    return canonical
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from db.migrate import upgrade
+
+    if not settings.is_production:
+        upgrade(settings.resolved_database_url())
+    uvicorn.run("app.main:app", host=args.host or settings.host, port=args.port or settings.port, log_config=None, workers=args.workers)
+    return 0
+
+
+def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from db.migrate import upgrade
+
+    upgrade(settings.resolved_database_url())
+    print("database schema is at the latest revision")
+    return 0
+
+
+def _api_key_create(settings: Settings, args: argparse.Namespace) -> int:
+    from db.engine import Database
+    from resolvers.api_keys import create_api_key
+
+    async def run() -> str:
+        database = Database(settings.resolved_database_url())
+        try:
+            key_id, key = await create_api_key(database, args.organisation)
+        finally:
+            await database.dispose()
+        print(f"created API key {key_id} for organisation {args.organisation}; it is shown only once:")
+        return key
+
+    print(asyncio.run(run()))
+    return 0
+
+
+def _load_fixtures(settings: Settings, args: argparse.Namespace) -> int:
+    from app.fixtures import load_directory
+
+    failures = asyncio.run(load_directory(settings, args.organisation, Path(args.directory)))
+    return 1 if failures else 0
+
+
+def _export_schema(_settings: Settings, _args: argparse.Namespace) -> int:
+    from schema.schema import schema
+
+    sys.stdout.write(schema.as_str() + "\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="connect-gateway", description="GraphQL API over the connector model.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP server (migrates the database first outside production)")
+    serve.add_argument("--host", help="address to bind (default CONNECT_GATEWAY_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default CONNECT_GATEWAY_PORT or 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="number of worker processes")
+    serve.set_defaults(handler=_serve)
+
+    commands.add_parser("migrate", help="create or upgrade the database schema").set_defaults(handler=_migrate)
+
+    api_key = commands.add_parser("api-key", help="manage API keys").add_subparsers(dest="action", required=True)
+    create = api_key.add_parser("create", help="create an API key; prints it once, as the last line")
+    create.add_argument("--organisation", required=True, type=_ulid_argument, help="organisation ULID the key acts for")
+    create.set_defaults(handler=_api_key_create)
+
+    fixtures = commands.add_parser("load-fixtures", help="create every connector definition (*.json) in a directory")
+    fixtures.add_argument("--organisation", required=True, type=_ulid_argument, help="organisation ULID to create them in")
+    fixtures.add_argument("directory", help="directory of HTTPConnectorCreateInput JSON files")
+    fixtures.set_defaults(handler=_load_fixtures)
+
+    commands.add_parser("export-schema", help="print the GraphQL schema (SDL)").set_defaults(handler=_export_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings()
+        return args.handler(settings, args)
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,15 @@
+"""What the app builds once at start-up and every request reads."""
+
+from dataclasses import dataclass
+
+import strawberry
+
+from app.settings import Settings
+from resolvers.context import Services
+
+
+@dataclass(frozen=True)
+class AppState:
+    settings: Settings
+    services: Services
+    schema: strawberry.Schema

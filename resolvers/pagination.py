@@ -1,0 +1,128 @@
+"""Relay cursor pagination over (updated_at, id), newest first, as keyset queries.
+
+A cursor records the list it came from (kind, organisation and filter), so a cursor
+reused on another list or tenant is rejected instead of silently paging elsewhere.
+"""
+
+import base64
+import binascii
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from resolvers.errors import DomainError, ErrorCode, FieldError
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    first: int | None
+    after: str | None
+    last: int | None
+    before: str | None
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Any]
+    cursors: list[str]
+    has_next_page: bool
+    has_previous_page: bool
+    total_count: int
+
+
+@dataclass(frozen=True)
+class _Position:
+    updated_at: datetime
+    id: str
+
+
+def _invalid(field: str, message: str) -> DomainError:
+    return DomainError(ErrorCode.INVALID_ARGUMENT, f"{field} {message}", [FieldError(field, message)])
+
+
+def scope_of(kind: str, organisation_id: str, filters: dict[str, Any]) -> str:
+    digest = hashlib.sha256(json.dumps([kind, organisation_id, filters], sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+def encode_cursor(scope: str, updated_at: datetime, row_id: str) -> str:
+    payload = json.dumps([1, scope, updated_at.isoformat(), row_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_cursor(field: str, cursor: str, scope: str) -> _Position:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        version, cursor_scope, updated_at, row_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        position = _Position(datetime.fromisoformat(updated_at), str(row_id))
+    except (ValueError, TypeError, UnicodeError, binascii.Error):
+        raise _invalid(field, "is not a cursor issued by this API; pass endCursor or startCursor from a previous page.") from None
+    if position.updated_at.tzinfo is None:
+        raise _invalid(field, "is not a cursor issued by this API; pass endCursor or startCursor from a previous page.")
+    if version != 1 or cursor_scope != scope:
+        raise _invalid(field, "was issued for a different list, organisation or filter; start again from the first page.")
+    return position
+
+
+def check_page_request(request: PageRequest) -> None:
+    for name, value in (("first", request.first), ("last", request.last)):
+        if value is not None and not 0 <= value <= MAX_PAGE_SIZE:
+            raise _invalid(name, f"must be between 0 and {MAX_PAGE_SIZE}.")
+    if request.first is not None and request.last is not None:
+        raise _invalid("last", "cannot be combined with first; page forwards with first/after or backwards with last/before.")
+
+
+async def paginate(
+    session: AsyncSession, table: Any, conditions: list[Any], request: PageRequest, scope: str
+) -> Page:
+    """Run one keyset page query and one count query for `table` under `conditions`."""
+    check_page_request(request)
+    after = decode_cursor("after", request.after, scope) if request.after else None
+    before = decode_cursor("before", request.before, scope) if request.before else None
+
+    keyset = list(conditions)
+    if after:
+        keyset.append(_older_than(table, after))
+    if before:
+        keyset.append(_newer_than(table, before))
+
+    backwards = request.last is not None
+    size = request.last if backwards else (request.first if request.first is not None else DEFAULT_PAGE_SIZE)
+    order = (table.updated_at.asc(), table.id.asc()) if backwards else (table.updated_at.desc(), table.id.desc())
+    statement = select(table).where(*keyset).order_by(*order).limit(size + 1)
+    rows = list((await session.execute(statement)).scalars())
+    has_more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+
+    total = (await session.execute(select(func.count()).select_from(table).where(*conditions))).scalar_one()
+    return Page(
+        rows=rows,
+        cursors=[encode_cursor(scope, row.updated_at, row.id) for row in rows],
+        has_next_page=has_more if not backwards else before is not None,
+        has_previous_page=has_more if backwards else after is not None,
+        total_count=total,
+    )
+
+
+def _older_than(table: Any, position: _Position) -> Any:
+    return or_(
+        table.updated_at < position.updated_at,
+        and_(table.updated_at == position.updated_at, table.id < position.id),
+    )
+
+
+def _newer_than(table: Any, position: _Position) -> Any:
+    return or_(
+        table.updated_at > position.updated_at,
+        and_(table.updated_at == position.updated_at, table.id > position.id),
+    )

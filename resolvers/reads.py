@@ -1,0 +1,98 @@
+"""Queries: single objects, pages and node lookups, always within the caller's organisations."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import exists, select
+
+from db import models
+from resolvers.context import Caller, Services
+from resolvers.pagination import Page, PageRequest, paginate, scope_of
+
+NODE_TABLES = (models.Connector, models.Connection, models.Credential, models.ConnectorVersion)
+
+
+@dataclass(frozen=True)
+class TagFilter:
+    key: str
+    value: str | None
+
+
+@dataclass(frozen=True)
+class ConnectorFilter:
+    name: str | None = None
+    protocol: str | None = None
+    tags: tuple[TagFilter, ...] = ()
+    public: bool | None = None
+
+
+@dataclass(frozen=True)
+class CredentialFilter:
+    name: str | None = None
+    type: str | None = None
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _name_condition(table: Any, name: str) -> Any:
+    return table.name_folded.like(f"%{_escape_like(name.casefold())}%", escape="\\")
+
+
+def _connector_conditions(organisation_id: str, filters: ConnectorFilter) -> list[Any]:
+    table = models.Connector
+    conditions = [table.organisation_id == organisation_id]
+    if filters.name:
+        conditions.append(_name_condition(table, filters.name))
+    if filters.protocol:
+        conditions.append(table.protocol == filters.protocol)
+    if filters.public is not None:
+        conditions.append(table.public == filters.public)
+    for tag in filters.tags:
+        tag_table = models.ConnectorTag
+        match = [tag_table.connector_id == table.id, tag_table.key == tag.key]
+        if tag.value is not None:
+            match.append(tag_table.value == tag.value)
+        conditions.append(exists().where(*match))
+    return conditions
+
+
+async def list_connectors(
+    services: Services, caller: Caller, organisation_id: str, request: PageRequest, filters: ConnectorFilter
+) -> Page | None:
+    """Return a page of the organisation's connectors, or None for an organisation out of reach."""
+    if not caller.may_act_for(organisation_id):
+        return None
+    scope = scope_of("connectors", organisation_id, filters.__dict__)
+    async with services.database.read() as session:
+        return await paginate(session, models.Connector, _connector_conditions(organisation_id, filters), request, scope)
+
+
+async def list_credentials(
+    services: Services, caller: Caller, organisation_id: str, request: PageRequest, filters: CredentialFilter
+) -> Page | None:
+    if not caller.may_act_for(organisation_id):
+        return None
+    table = models.Credential
+    conditions = [table.organisation_id == organisation_id]
+    if filters.name:
+        conditions.append(_name_condition(table, filters.name))
+    if filters.type:
+        conditions.append(table.type == filters.type)
+    scope = scope_of("credentials", organisation_id, filters.__dict__)
+    async with services.database.read() as session:
+        return await paginate(session, table, conditions, request, scope)
+
+
+async def find_nodes(services: Services, caller: Caller, ids: list[str]) -> dict[str, Any]:
+    """Return the objects with these ids that belong to the caller's organisations, by id."""
+    found: dict[str, Any] = {}
+    async with services.database.read() as session:
+        for table in NODE_TABLES:
+            missing = [node_id for node_id in ids if node_id not in found]
+            if not missing:
+                break
+            statement = select(table).where(table.id.in_(missing), table.organisation_id.in_(caller.organisation_ids))
+            found |= {row.id: row for row in (await session.execute(statement)).scalars()}
+    return found

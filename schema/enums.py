@@ -1,0 +1,81 @@
+"""GraphQL enums. Names are the contract's UPPER_SNAKE values; Python values are REST wire values."""
+
+from enum import Enum
+
+import strawberry
+
+
+@strawberry.enum
+class Protocol(Enum):
+    HTTP = "http"
+    BIGQUERY = "bigquery"
+
+
+@strawberry.enum
+class AuthSchemeType(Enum):
+    NONE = "none"
+    API_KEY = "api-key"
+    BASIC_AUTH = "basic-auth"
+    OAUTH2 = "oauth2"
+    HMAC = "hmac"
+    CERTIFICATE = "certificate"
+
+
+@strawberry.enum
+class ParameterLocation(Enum):
+    QUERY = "query"
+    HEADER = "header"
+    COOKIE = "cookie"
+
+
+@strawberry.enum(name="HMACAlgorithm")
+class HMACAlgorithm(Enum):
+    SHA1 = "sha1"
+    SHA256 = "sha256"
+    SHA512 = "sha512"
+
+
+@strawberry.enum(name="HMACDigestInput")
+class HMACDigestInput(Enum):
+    BODY = "body"
+    URL = "url"
+
+
+@strawberry.enum(name="OAuth2GrantType")
+class OAuth2GrantType(Enum):
+    AUTHORIZATION_CODE = "authorization_code"
+    CLIENT_CREDENTIALS = "client_credentials"
+    PASSWORD = "password"
+
+
+@strawberry.enum
+class CredentialType(Enum):
+    NONE = "none"
+    STRING = "string"
+    BINARY = "binary"
+    BASIC_AUTH = "basic-auth"
+    OAUTH2_CLIENT = "oauth2-client"
+    OAUTH2_CODE = "oauth2-code"
+    OAUTH2_PASSWORD = "oauth2-password"
+    OAUTH2_TOKEN = "oauth2-token"
+    CUSTOM_FUNCTION = "custom-function"
+    CERTIFICATE = "certificate"
+    JWT_BEARER = "jwt-bearer"
+
+
+@strawberry.enum
+class MessageSeverity(Enum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@strawberry.enum
+class ErrorCode(Enum):
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    NOT_FOUND = "NOT_FOUND"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    FAILED_PRECONDITION = "FAILED_PRECONDITION"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    INTERNAL = "INTERNAL"

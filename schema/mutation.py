@@ -1,0 +1,30 @@
+"""The Mutation root. Expected failures come back as the `Error` member of each result union."""
+
+from typing import Annotated
+
+import strawberry
+
+from resolvers.connectors import create_http_connector
+from resolvers.errors import DomainError
+from schema.convert import connector_spec
+from schema.inputs import HTTPConnectorCreateInput
+from schema.scalars import ULID
+from schema.types.common import Error
+from schema.types.connectors import HTTPConnector, Info, connector_of
+
+CreateHTTPConnectorResult = Annotated[HTTPConnector | Error, strawberry.union("CreateHTTPConnectorResult")]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(name="createHTTPConnector")
+    async def create_http_connector(
+        self, info: Info, organisation_id: ULID, input: HTTPConnectorCreateInput
+    ) -> CreateHTTPConnectorResult:
+        context = info.context
+        try:
+            row = await create_http_connector(context.services, context.caller, organisation_id, connector_spec(input))
+        except DomainError as error:
+            return Error.from_domain(error)
+        context.loaders.prime_connectors([row])
+        return connector_of(row)

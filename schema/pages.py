@@ -1,0 +1,64 @@
+"""Relay connection types for connector and credential pages."""
+
+import strawberry
+
+from resolvers.pagination import Page
+from schema.types.common import PageInfo
+from schema.types.connectors import Connector, connector_of
+from schema.types.credentials import Credential
+
+
+@strawberry.type
+class ConnectorEdge:
+    cursor: str
+    node: Connector
+
+
+@strawberry.type
+class ConnectorConnection:
+    edges: list[ConnectorEdge]
+    nodes: list[Connector]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class CredentialEdge:
+    cursor: str
+    node: Credential
+
+
+@strawberry.type
+class CredentialConnection:
+    edges: list[CredentialEdge]
+    nodes: list[Credential]
+    page_info: PageInfo
+    total_count: int
+
+
+def _page_info(page: Page | None) -> PageInfo:
+    if page is None or not page.rows:
+        return PageInfo(
+            has_next_page=bool(page and page.has_next_page),
+            has_previous_page=bool(page and page.has_previous_page),
+            start_cursor=None,
+            end_cursor=None,
+        )
+    return PageInfo(
+        has_next_page=page.has_next_page,
+        has_previous_page=page.has_previous_page,
+        start_cursor=page.cursors[0],
+        end_cursor=page.cursors[-1],
+    )
+
+
+def connector_page(page: Page | None) -> ConnectorConnection:
+    nodes = [connector_of(row) for row in page.rows] if page else []
+    edges = [ConnectorEdge(cursor=cursor, node=node) for cursor, node in zip(page.cursors, nodes, strict=True)] if page else []
+    return ConnectorConnection(edges=edges, nodes=nodes, page_info=_page_info(page), total_count=page.total_count if page else 0)
+
+
+def credential_page(page: Page | None) -> CredentialConnection:
+    nodes = [Credential.from_row(row) for row in page.rows] if page else []
+    edges = [CredentialEdge(cursor=cursor, node=node) for cursor, node in zip(page.cursors, nodes, strict=True)] if page else []
+    return CredentialConnection(edges=edges, nodes=nodes, page_info=_page_info(page), total_count=page.total_count if page else 0)

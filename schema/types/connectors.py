@@ -1,0 +1,188 @@
+"""Connector, connection and version output types, resolved through the request's loaders."""
+
+from typing import Any
+
+import strawberry
+
+from db import models
+from resolvers.context import RequestContext
+from resolvers.versions import resolve_version_name
+from schema.enums import Protocol
+from schema.scalars import ULID, DateTime
+from schema.types.auth_schemes import AuthSchemeConfig, auth_scheme_config_of
+from schema.types.common import ConnectionVariable, Message, Node, Tag, variables_of
+from schema.types.credentials import Credential
+
+Info = strawberry.Info[RequestContext, None]
+
+
+@strawberry.type
+class ConnectorVersion(Node):
+    id: strawberry.ID
+    name: str
+    description: str
+    is_latest: bool
+    is_default: bool
+    created_at: DateTime
+    updated_at: DateTime
+    published_at: DateTime | None = strawberry.field(description="Null while the version is a draft.")
+    messages: list[Message]
+
+
+def versions_of(rows: list[models.ConnectorVersion]) -> list[ConnectorVersion]:
+    published = [row for row in rows if row.published_at is not None]
+    latest = max(published, key=lambda row: (row.published_at, row.id), default=None)
+    return [
+        ConnectorVersion(
+            id=strawberry.ID(row.id),
+            name=row.name,
+            description=row.description,
+            is_latest=row is latest,
+            is_default=row.is_default,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            published_at=row.published_at,
+            messages=[Message.from_json(item) for item in row.messages],
+        )
+        for row in rows
+    ]
+
+
+@strawberry.type
+class ConnectionCredential:
+    id: ULID
+    connector_id: strawberry.Private[str]
+    config_id: strawberry.Private[str]
+    credential_id: strawberry.Private[str]
+
+    @strawberry.field
+    async def auth_scheme_config(self, info: Info) -> AuthSchemeConfig:
+        rows = await info.context.loaders.auth_scheme_configs_by_connector.load(self.connector_id)
+        row = next(row for row in rows if row.config_id == self.config_id)
+        return auth_scheme_config_of(row)
+
+    @strawberry.field
+    async def credential(self, info: Info) -> Credential:
+        row = await info.context.loaders.credential_by_id.load(self.credential_id)
+        if row is None:
+            raise LookupError(f"credential {self.credential_id} of connection credential {self.id} is missing")
+        return Credential.from_row(row)
+
+
+@strawberry.type
+class ConnectionCredentials:
+    action: list[ConnectionCredential]
+    trigger: list[ConnectionCredential]
+
+
+@strawberry.type
+class Connection(Node):
+    id: strawberry.ID
+    name: str
+    variables: list[ConnectionVariable]
+    created_at: DateTime
+    updated_at: DateTime
+    connector_id: strawberry.Private[str]
+
+    @strawberry.field
+    async def connector(self, info: Info) -> "Connector":
+        row = await info.context.loaders.connector_by_id.load(self.connector_id)
+        if row is None:
+            raise LookupError(f"connector {self.connector_id} of connection {self.id} is missing")
+        return connector_of(row)
+
+    @strawberry.field
+    async def credentials(self, info: Info) -> ConnectionCredentials:
+        rows = await info.context.loaders.connection_credentials_by_connection.load(self.id)
+        links = {"action": [], "trigger": []}
+        for row in rows:
+            links[row.purpose].append(
+                ConnectionCredential(
+                    id=row.id, connector_id=self.connector_id, config_id=row.auth_scheme_config_id, credential_id=row.credential_id
+                )
+            )
+        return ConnectionCredentials(action=links["action"], trigger=links["trigger"])
+
+    @classmethod
+    def from_row(cls, row: models.Connection) -> "Connection":
+        return cls(
+            id=strawberry.ID(row.id),
+            name=row.name,
+            variables=variables_of(row.variables),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            connector_id=row.connector_id,
+        )
+
+
+@strawberry.interface
+class Connector(Node):
+    id: strawberry.ID
+    organisation_id: ULID
+    name: str
+    public: bool
+    documentation_url: str = strawberry.field(name="documentationURL")
+    image_url: str = strawberry.field(name="imageURL")
+    tags: list[Tag]
+    protocol: Protocol
+    connection_variables: list[ConnectionVariable]
+    created_at: DateTime
+    updated_at: DateTime
+
+    @strawberry.field
+    async def auth_scheme_configs(self, info: Info) -> list[AuthSchemeConfig]:
+        rows = await info.context.loaders.auth_scheme_configs_by_connector.load(str(self.id))
+        return [auth_scheme_config_of(row) for row in rows]
+
+    @strawberry.field
+    async def connections(self, info: Info) -> list[Connection]:
+        rows = await info.context.loaders.connections_by_connector.load(str(self.id))
+        return [Connection.from_row(row) for row in rows]
+
+    @strawberry.field
+    async def versions(self, info: Info) -> list[ConnectorVersion]:
+        return versions_of(await info.context.loaders.versions_by_connector.load(str(self.id)))
+
+    @strawberry.field(description="A version by name; `latest` and `default` resolve as the REST API defines them.")
+    async def version(self, info: Info, name: str) -> ConnectorVersion | None:
+        versions = versions_of(await info.context.loaders.versions_by_connector.load(str(self.id)))
+        wanted = resolve_version_name(
+            name,
+            [(item.name, item.published_at, item.is_default, str(item.id)) for item in versions],
+        )
+        return next((item for item in versions if item.name == wanted), None)
+
+
+@strawberry.type(name="HTTPConnector")
+class HTTPConnector(Connector):
+    base_url: str
+
+
+def connector_of(row: models.Connector) -> HTTPConnector:
+    return HTTPConnector(
+        id=strawberry.ID(row.id),
+        organisation_id=row.organisation_id,
+        name=row.name,
+        public=row.public,
+        documentation_url=row.documentation_url,
+        image_url=row.image_url,
+        tags=[Tag(key=tag["key"], values=list(tag["values"])) for tag in row.tags],
+        protocol=Protocol(row.protocol),
+        connection_variables=variables_of(row.connection_variables),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        base_url=row.base_url,
+    )
+
+
+def node_of(row: Any) -> Any:
+    """Build the output object for any node row."""
+    if isinstance(row, models.Connector):
+        return connector_of(row)
+    if isinstance(row, models.Connection):
+        return Connection.from_row(row)
+    if isinstance(row, models.Credential):
+        return Credential.from_row(row)
+    if isinstance(row, models.ConnectorVersion):
+        return versions_of([row])[0]
+    return None
