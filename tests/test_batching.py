@@ -1,0 +1,68 @@
+"""A page of connector trees runs a fixed number of SQL statements, whatever its size."""
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from tests.conftest import FIXTURES, LiveServer, Tenant
+from tests.documents import CONNECTORS_PAGE, CREATE_CONNECTOR
+
+MAX_STATEMENTS = 10
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
+@contextmanager
+def counted_statements(server: LiveServer) -> Iterator[list[str]]:
+    """Record every SQL statement the server runs, except transaction control."""
+    engine = server.app.state.gateway.services.database.engine.sync_engine
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+        if not statement.lstrip().upper().startswith(TRANSACTION_CONTROL):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def fill(tenant: Tenant, count: int) -> None:
+    definitions = [json.loads(path.read_text()) for path in sorted(FIXTURES.glob("*.json"))]
+    for index in range(count):
+        definition = definitions[index % len(definitions)] | {"name": f"connector {index}"}
+        result = tenant.graphql(CREATE_CONNECTOR, {"organisationId": tenant.organisation_id, "input": definition})
+        assert result["createHTTPConnector"]["__typename"] == "HTTPConnector"
+
+
+def tree_statements(tenant: Tenant, page_size: int) -> tuple[int, int]:
+    with counted_statements(tenant.server) as statements:
+        data = tenant.graphql(CONNECTORS_PAGE, {"organisationId": tenant.organisation_id, "first": page_size})
+    return len(data["connectors"]["nodes"]), len(statements)
+
+
+@pytest.fixture
+def hundred_connectors(tenant: Tenant) -> Tenant:
+    fill(tenant, 100)
+    return tenant
+
+
+def test_tree_statements_constant_in_page_size(hundred_connectors: Tenant) -> None:
+    counts = {size: tree_statements(hundred_connectors, size) for size in (1, 10, 100)}
+
+    assert [nodes for nodes, _ in counts.values()] == [1, 10, 100]
+    assert len({statements for _, statements in counts.values()}) == 1, counts
+    assert counts[100][1] <= MAX_STATEMENTS
+
+
+def test_statement_counter_sees_queries(tenant: Tenant) -> None:
+    fill(tenant, 1)
+
+    _, statements = tree_statements(tenant, 1)
+
+    # Authentication, page, count and one query per relation of the tree.
+    assert statements >= 8
