@@ -2,18 +2,27 @@
 
 The server runs in a background thread with its own event loop, and tests talk to it over
 loopback HTTP. Each test gets fresh organisations, so tests never see each other's data.
+
+The `server` fixture is parametrized over the database backends, so every test that uses it
+runs once on SQLite and once on PostgreSQL. CONNECT_GATEWAY_TEST_BACKENDS (comma-separated,
+default "sqlite,postgresql") selects the backends. Each PostgreSQL test database is created
+fresh on 127.0.0.1:5432 and dropped at the end; when that server is not reachable, the
+PostgreSQL tests are skipped, or fail when CI=true.
 """
 
 import asyncio
 import os
+import secrets
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+import asyncpg
 import httpx
 import pytest
 import uvicorn
@@ -27,6 +36,104 @@ from resolvers.ids import new_id
 
 FIXTURES = Path(__file__).parent / "fixtures" / "connectors"
 TEST_SECRET_KEY = "test-secret-key-not-for-production"
+
+BACKENDS = ("sqlite", "postgresql")
+BACKENDS_VARIABLE = "CONNECT_GATEWAY_TEST_BACKENDS"
+POSTGRES_HOST = "127.0.0.1"
+POSTGRES_PORT = 5432
+POSTGRES_USER = "postgres"
+# The database that CREATE DATABASE and DROP DATABASE run from, which initdb creates in every cluster.
+POSTGRES_MAINTENANCE_DATABASE = "postgres"
+POSTGRES_START_COMMAND = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+TEST_DATABASE_PREFIX = "cg_test_"
+
+
+def requested_backends() -> list[str]:
+    """Return the backends named in CONNECT_GATEWAY_TEST_BACKENDS, in order, or all of them."""
+    raw = os.environ.get(BACKENDS_VARIABLE, ",".join(BACKENDS))
+    return [name.strip() for name in raw.split(",") if name.strip()]
+
+
+TEST_BACKENDS = [name for name in requested_backends() if name in BACKENDS]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    unknown = [name for name in requested_backends() if name not in BACKENDS]
+    if unknown or not requested_backends():
+        raise pytest.UsageError(
+            f"{BACKENDS_VARIABLE}={os.environ.get(BACKENDS_VARIABLE, '')!r} is invalid. "
+            f"List one or more of {', '.join(BACKENDS)}, separated by commas."
+        )
+
+
+class PostgresUnavailable(Exception):
+    """The PostgreSQL server for tests could not be reached or refused to create a database."""
+
+
+def postgres_url(database: str) -> str:
+    return f"postgresql+asyncpg://{POSTGRES_USER}@{POSTGRES_HOST}:{POSTGRES_PORT}/{database}"
+
+
+async def _run_maintenance(statement: str) -> None:
+    connection = await asyncpg.connect(
+        host=POSTGRES_HOST, port=POSTGRES_PORT, user=POSTGRES_USER, database=POSTGRES_MAINTENANCE_DATABASE, timeout=5
+    )
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def create_postgres_database() -> str:
+    """Create an empty database with a random name and return that name."""
+    name = TEST_DATABASE_PREFIX + secrets.token_hex(6)
+    try:
+        asyncio.run(_run_maintenance(f'CREATE DATABASE "{name}"'))
+    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+        raise PostgresUnavailable(
+            f"PostgreSQL not reachable at {POSTGRES_HOST}:{POSTGRES_PORT} as user {POSTGRES_USER} "
+            f"({type(error).__name__}: {error}); start it with `{POSTGRES_START_COMMAND}`"
+        ) from error
+    return name
+
+
+def drop_postgres_database(name: str) -> None:
+    # FORCE (PostgreSQL 13+) ends sessions still connected, such as a replica that was killed.
+    asyncio.run(_run_maintenance(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def skip_or_fail(reason: str) -> NoReturn:
+    """Skip a test whose backend is unavailable, or fail it when CI=true."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+    raise AssertionError("unreachable: pytest.skip raises")
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """Yield the URL of a fresh PostgreSQL database and drop it on exit, or skip when the server is unreachable."""
+    try:
+        name = create_postgres_database()
+    except PostgresUnavailable as error:
+        skip_or_fail(str(error))
+    try:
+        yield postgres_url(name)
+    finally:
+        drop_postgres_database(name)
+
+
+@contextmanager
+def empty_database(backend: str, directory: Path) -> Iterator[str]:
+    """Yield the URL of a new, empty database on `backend`.
+
+    A PostgreSQL database is dropped on exit. A SQLite file stays in `directory`, which pytest cleans up.
+    """
+    if backend == "postgresql":
+        with postgres_database() as url:
+            yield url
+    else:
+        yield f"sqlite+aiosqlite:///{directory / 'gateway.db'}"
 
 
 @dataclass
@@ -69,20 +176,34 @@ def start_server(settings: Settings) -> LiveServer:
     return LiveServer(f"http://127.0.0.1:{port}", settings.resolved_database_url(), app, server, thread)
 
 
-def sqlite_settings(directory: Path, **overrides: Any) -> Settings:
+def gateway_settings(database_url: str, **overrides: Any) -> Settings:
     values = {
-        "database_url": f"sqlite+aiosqlite:///{directory / 'gateway.db'}",
+        "database_url": database_url,
         "secret_key": TEST_SECRET_KEY,
         "log_level": os.environ.get("CONNECT_GATEWAY_LOG_LEVEL", "WARNING"),
     }
     return Settings(**(values | overrides))
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    live = start_server(sqlite_settings(tmp_path_factory.mktemp("sqlite")))
-    yield live
-    live.stop()
+def sqlite_settings(directory: Path, **overrides: Any) -> Settings:
+    return gateway_settings(f"sqlite+aiosqlite:///{directory / 'gateway.db'}", **overrides)
+
+
+@pytest.fixture(scope="session", params=TEST_BACKENDS)
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with empty_database(request.param, tmp_path_factory.mktemp(request.param)) as database_url:
+        live = start_server(gateway_settings(database_url))
+        try:
+            yield live
+        finally:
+            live.stop()
+
+
+@pytest.fixture(params=TEST_BACKENDS)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a new database with no tables, on each selected backend."""
+    with empty_database(request.param, tmp_path) as url:
+        yield url
 
 
 def issue_api_key(database_url: str, organisation_id: str) -> str:
