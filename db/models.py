@@ -7,7 +7,7 @@ Ids are ULID strings in upper case; ordering by (updated_at, id) gives stable ke
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from db.types import UTCDateTime
@@ -135,9 +135,31 @@ class ConnectionCredential(SQLModel, table=True):
     credential_id: str = _ulid(index=True, foreign_key="credential.id")
 
 
+class ConnectorCategory(SQLModel, table=True):
+    """One category of a connector; `position` keeps the order the client gave."""
+
+    __tablename__ = "connector_category"
+    __table_args__ = (Index("ix_connector_category_category", "category", "connector_id"),)
+
+    connector_id: str = _ulid(primary_key=True, foreign_key="connector.id", ondelete="CASCADE")
+    category: str = Field(sa_type=String(64), primary_key=True)
+    position: int
+
+
 class ConnectorVersion(SQLModel, table=True):
     __tablename__ = "connector_version"
-    __table_args__ = (UniqueConstraint("connector_id", "name", name="uq_connector_version_name"),)
+    __table_args__ = (
+        UniqueConstraint("connector_id", "name", name="uq_connector_version_name"),
+        # At most one default version per connector, enforced by the database so two
+        # concurrent setDefaultConnectorVersion calls cannot both win.
+        Index(
+            "uq_connector_version_default",
+            "connector_id",
+            unique=True,
+            sqlite_where=text("is_default"),
+            postgresql_where=text("is_default"),
+        ),
+    )
 
     id: str = _ulid(primary_key=True)
     organisation_id: str = _ulid(index=True)
@@ -149,3 +171,24 @@ class ConnectorVersion(SQLModel, table=True):
     messages: list[dict[str, Any]] = _json()
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
+
+
+class ConnectorVersionSubscriber(SQLModel, table=True):
+    """A product that uses a published version, such as a live integration.
+
+    While a version has subscribers it cannot be unpublished, and neither it nor its
+    connector can be deleted without `force`.
+    """
+
+    __tablename__ = "connector_version_subscriber"
+    __table_args__ = (
+        UniqueConstraint("version_id", "product", "reference", name="uq_connector_version_subscriber"),
+    )
+
+    id: str = _ulid(primary_key=True)
+    organisation_id: str = _ulid()
+    connector_id: str = _ulid(index=True, foreign_key="connector.id", ondelete="CASCADE")
+    version_id: str = _ulid(foreign_key="connector_version.id", ondelete="CASCADE")
+    product: str = Field(sa_type=String(255))
+    reference: str = Field(sa_type=String(1024))
+    created_at: datetime = _timestamp()
