@@ -12,21 +12,48 @@ from resolvers.ids import new_id
 
 logger = logging.getLogger("app.errors")
 
-# graphql-core and scalar parsers quote the submitted value after these words, for example
-# "String cannot represent a non string value: 'x'" or "..., found: {'value': 'x'}".
-# Everything from the marker on is dropped, since the value may be a secret.
-_VALUE_TAIL = re.compile(r"(?:;|,)? ?(?:but encountered error|[Ff]ound:|value:|cannot represent value:).*$", re.DOTALL)
-_ENUM_VALUE = re.compile(r"^Value '.*' does not exist in '(\w+)' enum\..*$", re.DOTALL)
+# graphql-core 3.3 quotes the submitted value in its coercion and syntax errors, for example
+# "String cannot represent a non string value: 123" or "..., found: {'value': 'x'}.". The value
+# may be a secret, so each known message form keeps its explanation and loses the value.
+#
+# A variable or argument error starts with a prefix naming it and the path inside it, such as
+# "Variable '$i' has invalid value at .connections[0].name: "; paths hold only names and indices.
+_PREFIX = re.compile(r"(?:Variable|Argument) '[^']*'(?: defined by fragment '\w+')? has invalid (?:default )?value(?: at [^:]*)?: ")
+# "Expected value of type 'T' to be an object, found: <value>." and its variants. The error of a
+# scalar parser is kept, because the parsers in schema/scalars.py never quote their input.
+_FOUND = re.compile(r"(Expected value of type .*?)(?:[,;] found| Found): .*", re.DOTALL)
+# "Int cannot represent non-integer value: <value>", "Enum 'Protocol' cannot represent non-enum value: <value>."
+_CANNOT_REPRESENT = re.compile(r"(.*? cannot represent [^:]*?value): .*", re.DOTALL)
+# "Value '<value>' does not exist in 'Protocol' enum." with optional suggestions of enum values.
+_ENUM_VALUE = re.compile(r"Value '.*' does not exist in '(\w+)' enum\.((?: Did you mean [^?]*\?)?)", re.DOTALL)
+# "Syntax Error: Expected Name, found String '<value>'." and "Syntax Error: Unexpected Int '<value>'."
+_SYNTAX_TOKEN = re.compile(r"(Syntax Error: .*?(?:Unexpected|found) (?:String|BlockString|Name|Int|Float)) '.*", re.DOTALL)
+# Any other message with one of these markers is cut at the first one, because graphql-core
+# writes the value after them. This may cut part of the explanation too.
+_UNKNOWN_FORM = re.compile(r"(.*?)(?:[,;] found| Found|value|but encountered error): .*", re.DOTALL)
+
+
+def _sentence(text: str) -> str:
+    text = text.rstrip(" ,;:")
+    return text if text.endswith((".", "?")) else text + "."
 
 
 def redact_value(message: str) -> str:
     """Return the message without the submitted value it quotes, if any."""
-    enum_match = _ENUM_VALUE.match(message)
+    syntax_match = _SYNTAX_TOKEN.fullmatch(message)
+    if syntax_match:
+        return _sentence(syntax_match.group(1))
+
+    prefix_match = _PREFIX.match(message)
+    prefix = prefix_match.group(0) if prefix_match else ""
+    inner = message[len(prefix) :]
+    enum_match = _ENUM_VALUE.fullmatch(inner)
     if enum_match:
-        return f"The value is not a member of the '{enum_match.group(1)}' enum."
-    if message.startswith("Variable '$") or "cannot represent" in message or "Expected value of type" in message:
-        stripped = _VALUE_TAIL.sub("", message).rstrip(" :;,")
-        return stripped + "."
+        return f"{prefix}The value is not a member of the '{enum_match.group(1)}' enum.{enum_match.group(2)}"
+    for pattern in (_FOUND, _CANNOT_REPRESENT, _UNKNOWN_FORM):
+        match = pattern.fullmatch(inner)
+        if match:
+            return prefix + _sentence(match.group(1))
     return message
 
 
