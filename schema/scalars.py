@@ -30,7 +30,12 @@ def _parse_datetime(value: object) -> datetime:
         raise ValueError(hint) from None
     if parsed.tzinfo is None:
         raise ValueError(hint)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        # A timestamp near year 1 or 9999 can fall outside datetime's range in UTC,
+        # such as 0001-01-01T00:00:00+14:00.
+        raise ValueError(f"{hint} The timestamp is outside the range of years 1 to 9999 in UTC.") from None
 
 
 ULID = NewType("ULID", str)
