@@ -1,5 +1,17 @@
-"""Engine and sessions for SQLite (embedded default) and PostgreSQL (production)."""
+"""Engine and sessions for SQLite (embedded default) and PostgreSQL (production).
 
+Both backends give the resolvers the same guarantees:
+
+- Write transactions (`Database.transaction`) run one at a time. SQLite takes the
+  database write lock at BEGIN IMMEDIATE, and PostgreSQL takes one transaction-scoped
+  advisory lock. A read-modify-write inside a write transaction therefore cannot
+  overwrite a concurrent update (tests/test_concurrency.py checks this on both).
+- A read session (`Database.read`) reads one snapshot in all its statements, because
+  SQLite WAL readers keep the snapshot of their first read and PostgreSQL reads run in
+  REPEATABLE READ. A page and its total count come from the same snapshot.
+"""
+
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,9 +28,20 @@ logger = logging.getLogger(__name__)
 # reaching this means something is wrong rather than busy.
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
+# Execution option that marks the connections of write transactions.
+WRITE_OPTION = "gateway_write"
+
+# Key of the PostgreSQL advisory lock that write transactions hold until they end. Any
+# constant works as long as nothing else in the database uses the same key.
+POSTGRES_WRITE_LOCK_KEY = int.from_bytes(hashlib.sha256(b"connect-gateway writes").digest()[:8], "big", signed=True)
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
+
+
+def _is_write(connection: Any) -> bool:
+    return bool(connection.get_execution_options().get(WRITE_OPTION))
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -31,6 +54,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # aiosqlite's adapter runs this setter on its worker thread, so pysqlite's
+        # implicit transactions are off and the "begin" listener below issues BEGIN.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -41,10 +66,26 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(connection: Any) -> None:
-        if connection.get_execution_options().get("sqlite_write"):
+        if _is_write(connection):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             connection.exec_driver_sql("BEGIN")
+
+
+def _configure_postgresql(engine: AsyncEngine) -> None:
+    """Serialize write transactions on one advisory lock, as SQLite's write lock does.
+
+    Under READ COMMITTED, two transactions that read a row and then update it would both
+    succeed, and the second would overwrite the first one's change. Row locks in each
+    resolver would allow more parallel writes, but every write path would have to take them.
+    """
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: Any) -> None:
+        if _is_write(connection):
+            # NOTE: this waits without a time limit unless the role or database sets
+            # lock_timeout, whereas a SQLite writer gives up after SQLITE_BUSY_TIMEOUT_SECONDS.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({POSTGRES_WRITE_LOCK_KEY})")
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -55,7 +96,10 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    if engine.dialect.name == "postgresql":
+        _configure_postgresql(engine)
+    return engine
 
 
 class Database:
@@ -65,8 +109,11 @@ class Database:
         self.url = url
         self.engine = create_engine(url)
         self.dialect = self.engine.dialect.name
-        self._reads = async_sessionmaker(self.engine, expire_on_commit=False)
-        write_engine = self.engine.execution_options(sqlite_write=True)
+        read_engine = self.engine
+        if self.dialect == "postgresql":
+            read_engine = self.engine.execution_options(isolation_level="REPEATABLE READ")
+        self._reads = async_sessionmaker(read_engine, expire_on_commit=False)
+        write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
         self._writes = async_sessionmaker(write_engine, expire_on_commit=False)
 
     @asynccontextmanager
