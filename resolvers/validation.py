@@ -46,7 +46,11 @@ def validate_connector(spec: dict[str, Any], errors: FieldErrors) -> None:
     _check_unique_config_ids(configs, errors)
 
     connections = check_list(errors, "connections", spec.get("connections"), limits.MAX_CONNECTIONS, required=True)
-    config_by_id = {config.get("id"): config for config in configs if isinstance(config, dict)}
+    # A repeated id is reported above, and links check against the first config with that id.
+    config_by_id: dict[Any, Any] = {}
+    for config in configs:
+        if isinstance(config, dict):
+            config_by_id.setdefault(config.get("id"), config)
     seen_names: dict[str, int] = {}
     for index, connection in enumerate(connections):
         path = f"connections[{index}]"
