@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from app.graphql_http import graphql_endpoint
 from app.logs import configure_logging
+from app.rest import create_http_connector_endpoint
 from app.settings import Settings
 from app.state import AppState
 from db.engine import Database
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     routes = [
         Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
+        Route("/api/connect/v1/o/{organisation_id}/protocols/http/connectors", create_http_connector_endpoint, methods=["POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
