@@ -9,13 +9,14 @@ import binascii
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from resolvers.errors import DomainError, ErrorCode, FieldError
+from resolvers.ids import parse_ulid
 
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
@@ -62,10 +63,17 @@ def decode_cursor(field: str, cursor: str, scope: str) -> _Position:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         version, cursor_scope, updated_at, row_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-        position = _Position(datetime.fromisoformat(updated_at), str(row_id))
-    except (ValueError, TypeError, UnicodeError, binascii.Error):
+        updated = datetime.fromisoformat(updated_at)
+        if updated.tzinfo is None:
+            raise ValueError("cursor timestamp has no timezone")
+        # astimezone raises OverflowError for a timestamp with no UTC equivalent, such as
+        # year 1 at +05:00, so that cursor is rejected here instead of in the database.
+        position = _Position(updated.astimezone(UTC), str(row_id))
+    except (ValueError, TypeError, UnicodeError, OverflowError, binascii.Error):
         raise _invalid(field, "is not a cursor issued by this API; pass endCursor or startCursor from a previous page.") from None
-    if position.updated_at.tzinfo is None:
+    # Issued cursors always hold a row id, which is a ULID. Any other text, such as one with
+    # a NUL byte, would otherwise reach PostgreSQL and fail there.
+    if parse_ulid(position.id) != position.id:
         raise _invalid(field, "is not a cursor issued by this API; pass endCursor or startCursor from a previous page.")
     if version != 1 or cursor_scope != scope:
         raise _invalid(field, "was issued for a different list, organisation or filter; start again from the first page.")
