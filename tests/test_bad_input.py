@@ -1,5 +1,6 @@
 """Bad input gets a clear error that names the field, never a 500, a trace or a partial write."""
 
+import base64
 import json
 from collections.abc import Callable
 from typing import Any
@@ -575,6 +576,19 @@ def test_cursor_of_other_list_rejected(tenant: Tenant) -> None:
 
     assert on_connectors == (f"after {FOREIGN_CURSOR}", [{"field": "after", "message": FOREIGN_CURSOR}])
     assert on_credentials == (f"after {FOREIGN_CURSOR}", [{"field": "after", "message": FOREIGN_CURSOR}])
+
+
+def test_cursor_with_out_of_range_time_rejected(tenant: Tenant) -> None:
+    assert create(tenant, valid_input()).json()["data"]["createHTTPConnector"]["__typename"] == "HTTPConnector"
+    cursor = end_cursor(tenant, CONNECTORS_PAGE, "connectors")
+    version, scope, _, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    forged = json.dumps([version, scope, "0001-01-01T00:00:00+14:00", row_id], separators=(",", ":"))
+    forged_cursor = base64.urlsafe_b64encode(forged.encode()).decode().rstrip("=")
+
+    message, fields = page_error(tenant.post(CONNECTORS_PAGE, {"organisationId": tenant.organisation_id, "after": forged_cursor}))
+
+    assert message == "after is not a cursor issued by this API; pass endCursor or startCursor from a previous page."
+    assert fields == [{"field": "after", "message": "is not a cursor issued by this API; pass endCursor or startCursor from a previous page."}]
 
 
 # ---------------------------------------------------------------- validation rules of createHTTPConnector
