@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from app.graphiql import graphiql_routes
 from app.graphql_http import graphql_endpoint
 from app.logs import configure_logging
 from app.rest import create_http_connector_endpoint
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/api/connect/v1/o/{organisation_id}/protocols/http/connectors", create_http_connector_endpoint, methods=["POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        *graphiql_routes(),
     ]
     application = Starlette(routes=routes, lifespan=lifespan)
     application.state.gateway = state
