@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from app.settings import Settings, SettingsError
+from app.settings import Settings, SettingsError, load_settings
 
 
 def _ulid_argument(value: str) -> str:
@@ -23,9 +23,19 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from db.migrate import upgrade
 
+    settings.validate_for_start()
     if not settings.is_production:
         upgrade(settings.resolved_database_url())
-    uvicorn.run("app.main:app", host=args.host or settings.host, port=args.port or settings.port, log_config=None, workers=args.workers)
+    # On SIGTERM uvicorn stops accepting connections and lets in-flight requests finish,
+    # for at most timeout_graceful_shutdown seconds.
+    uvicorn.run(
+        "app.main:app",
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_config=None,
+        workers=args.workers,
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+    )
     return 0
 
 
@@ -97,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        settings = Settings()
+        settings = load_settings()
         return args.handler(settings, args)
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)

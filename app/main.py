@@ -13,8 +13,9 @@ from app.graphiql import graphiql_routes
 from app.graphql_http import graphql_endpoint
 from app.logs import configure_logging
 from app.rest import create_http_connector_endpoint
-from app.settings import Settings
+from app.settings import Settings, load_settings
 from app.state import AppState
+from app.test_hooks import hook_routes
 from db.engine import Database
 from db.migrate import current_revision, head_revision
 from resolvers.context import Services
@@ -47,7 +48,9 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
-    settings = settings or Settings()
+    """Build the app; raise SettingsError for settings that are invalid or unsafe in production."""
+    settings = settings or load_settings()
+    settings.validate_for_start()
     configure_logging(settings.log_level)
     state = build_state(settings)
 
@@ -65,7 +68,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/readyz", readyz),
         *graphiql_routes(),
     ]
-    application = Starlette(routes=routes, lifespan=lifespan)
+    if settings.test_hooks_active:
+        routes += hook_routes()
+    application = Starlette(routes=routes, lifespan=lifespan, debug=settings.debug)
     application.state.gateway = state
     return application
 

@@ -3,16 +3,26 @@
 import logging
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_DATA_DIR = Path("data")
 SECRET_KEY_FILE_NAME = "secret-key"
+ENV_PREFIX = "CONNECT_GATEWAY_"
+ENVIRONMENTS = ("development", "production")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# HKDF derives each encryption key from a configured key with no salt, so a short key is a
+# weak key. `secrets.token_urlsafe(32)` gives 43 characters.
+MIN_PRODUCTION_KEY_LENGTH = 32
 
 
 class SettingsError(Exception):
@@ -20,7 +30,7 @@ class SettingsError(Exception):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CONNECT_GATEWAY_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     env: str = Field(default="development", description="development or production")
     database_url: str = Field(default="", description="SQLAlchemy async URL; empty means data/connect-gateway.db")
@@ -30,10 +40,90 @@ class Settings(BaseSettings):
     port: int = 8000
     # Large enough for any valid connector definition; larger bodies get HTTP 413.
     max_body_bytes: int = 16 * 1024 * 1024
+    debug: bool = Field(default=False, description="Starlette debug mode, which puts tracebacks in HTTP 500 responses. Rejected in production")
+    allow_sqlite_in_production: bool = Field(default=False, description="Accept SQLite in production, which suits a deployment on one host only")
+    test_hooks: bool = Field(default=False, description="Mount the /_test/ routes that tests use. Rejected in production")
+    shutdown_timeout_seconds: float = Field(
+        default=30, gt=0, description="Seconds `serve` waits for in-flight requests after SIGTERM before closing them"
+    )
+    otel_enabled: bool = Field(default=False, description="Export OpenTelemetry traces, one span per GraphQL operation")
+    otel_sampler_ratio: float = Field(default=1.0, ge=0, le=1, description="Fraction of the traces started here that are sampled. A caller's traceparent decision is kept")
+    otel_exporter_endpoint: str = Field(
+        default="", description="OTLP/HTTP traces URL. Empty means the OTEL_EXPORTER_OTLP_* variables or http://localhost:4318/v1/traces"
+    )
+    otel_service_name: str = Field(default="connect-gateway", min_length=1, description="service.name resource attribute of exported spans")
+
+    @field_validator("env")
+    @classmethod
+    def _check_env(cls, value: str) -> str:
+        environment = value.strip().lower()
+        if environment not in ENVIRONMENTS:
+            raise ValueError(f"{ENV_PREFIX}ENV must be one of {', '.join(ENVIRONMENTS)}, not {value!r}.")
+        return environment
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if value:
+            try:
+                make_url(value)
+            except ArgumentError:
+                # The URL is left out of the message because it may contain a password.
+                raise ValueError(f"{ENV_PREFIX}DATABASE_URL is not a valid SQLAlchemy URL such as postgresql+asyncpg://user:password@host/db.") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"{ENV_PREFIX}LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {value!r}.")
+        return level
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # SecretStr masks the keys; the database URL may carry a password too.
+        for name, value in super().__repr_args__():
+            if name == "database_url" and value:
+                value = make_url(value).render_as_string(hide_password=True)
+            yield name, value
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    def validate_for_start(self) -> None:
+        """Raise SettingsError listing every setting that makes starting the server unsafe."""
+        problems = self.production_problems() if self.is_production else []
+        if problems:
+            raise SettingsError(f"Unsafe settings for {ENV_PREFIX}ENV=production. " + " ".join(problems))
+
+    def production_problems(self) -> list[str]:
+        """Return one message per setting that production rejects, each naming the variable to fix."""
+        problems = []
+        keys = self._configured_keys()
+        if not keys:
+            problems.append(f"{ENV_PREFIX}SECRET_KEY is missing. Set it to one or more comma-separated random keys.")
+        short = [position for position, key in enumerate(keys, start=1) if len(key) < MIN_PRODUCTION_KEY_LENGTH]
+        if short:
+            problems.append(
+                f"{ENV_PREFIX}SECRET_KEY contains keys shorter than {MIN_PRODUCTION_KEY_LENGTH} characters "
+                f"(position {', '.join(map(str, short))} in the comma-separated list). Generate each key with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
+            )
+        if self.debug:
+            problems.append(f"{ENV_PREFIX}DEBUG is true. Set it to false, because debug responses include tracebacks.")
+        if self.test_hooks:
+            problems.append(f"{ENV_PREFIX}TEST_HOOKS is true. Set it to false.")
+        if make_url(self.resolved_database_url()).get_backend_name() == "sqlite" and not self.allow_sqlite_in_production:
+            problems.append(
+                f"{ENV_PREFIX}DATABASE_URL is SQLite. Set a PostgreSQL URL (postgresql+asyncpg://...), or set "
+                f"{ENV_PREFIX}ALLOW_SQLITE_IN_PRODUCTION=true for a deployment on a single host."
+            )
+        return problems
+
+    @property
+    def test_hooks_active(self) -> bool:
+        return self.test_hooks and not self.is_production
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -42,11 +132,17 @@ class Settings(BaseSettings):
 
     def secret_keys(self) -> list[str]:
         """Return the configured keys; in development, create a key file beside the database."""
-        if self.secret_key is not None and self.secret_key.get_secret_value().strip():
-            return [key.strip() for key in self.secret_key.get_secret_value().split(",") if key.strip()]
+        keys = self._configured_keys()
+        if keys:
+            return keys
         if self.is_production:
             raise SettingsError("CONNECT_GATEWAY_SECRET_KEY is required when CONNECT_GATEWAY_ENV=production.")
         return [_development_key(self._key_directory())]
+
+    def _configured_keys(self) -> list[str]:
+        if self.secret_key is None:
+            return []
+        return [key.strip() for key in self.secret_key.get_secret_value().split(",") if key.strip()]
 
     def _key_directory(self) -> Path:
         url = make_url(self.resolved_database_url())
@@ -67,3 +163,19 @@ def _development_key(directory: Path) -> str:
         handle.write(key + "\n")
     logger.info("created development secret key file", extra={"path": str(path)})
     return key
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning validation errors into a SettingsError that names each variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsError(" ".join(_describe(item) for item in error.errors())) from None
+
+
+def _describe(error: ErrorDetails) -> str:
+    field = str(error["loc"][0]) if error["loc"] else "?"
+    variable = f"{ENV_PREFIX}{field.upper()}"
+    message = error["msg"].removeprefix("Value error, ")
+    # The submitted value is left out, because a mistyped variable may hold a secret.
+    return message if message.startswith(variable) else f"{variable} is invalid: {message}."
