@@ -5,7 +5,6 @@ authentication, body limits, status codes and error masking sit in one place.
 """
 
 import logging
-import time
 from typing import Any
 
 import orjson
@@ -18,9 +17,9 @@ from strawberry.types.execution import PreExecutionError
 from app.auth import authenticate
 from app.errors import format_error
 from app.graphiql import graphiql_page
+from app.observability import note_caller, note_outcome, request_id_for
 from app.state import AppState
 from resolvers.context import RequestContext
-from resolvers.ids import new_id
 
 logger = logging.getLogger("app.graphql")
 
@@ -124,8 +123,7 @@ async def graphql_endpoint(request: Request) -> Response:
     if media_type is None:
         return Response("Accept application/graphql-response+json or application/json.", status_code=406)
 
-    request_id = request.headers.get("x-request-id", "")[:64] or new_id()
-    started = time.perf_counter()
+    request_id = request_id_for(request)
     caller = await authenticate(request, state)
     if caller is None:
         return _json_response(
@@ -134,6 +132,7 @@ async def graphql_endpoint(request: Request) -> Response:
             media_type,
             {"WWW-Authenticate": 'Bearer realm="connect-gateway"'},
         )
+    note_caller(caller)
     try:
         query, variables, operation_name, extensions = await _request_params(request, state)
     except BadRequest as error:
@@ -163,14 +162,11 @@ async def graphql_endpoint(request: Request) -> Response:
         body["data"] = result.data
     status = 400 if request_error and media_type == GRAPHQL_RESPONSE_JSON else 200
 
-    logger.info(
-        "graphql request",
-        extra={
-            "request_id": request_id,
-            "caller": caller.subject,
-            "operation_name": operation_name,
-            "outcome": "request_error" if request_error else ("error" if result.errors else "ok"),
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-        },
-    )
+    # observe_graphql (app.observability) writes the one log line of the request.
+    if request_error:
+        note_outcome("request_error")
+    elif result.errors:
+        note_outcome("error")
+    else:
+        note_outcome("ok")
     return _json_response(body, status, media_type, {"X-Request-Id": request_id})

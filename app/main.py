@@ -1,8 +1,10 @@
 """The ASGI application: `app.main:app`."""
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -12,15 +14,21 @@ from starlette.routing import Route
 from app.graphiql import graphiql_routes
 from app.graphql_http import graphql_endpoint
 from app.logs import configure_logging
+from app.metrics import install_loader_hook, mark_process_stopped, metrics_endpoint, multiprocess_enabled, track_pool
+from app.observability import observe_graphql, observe_operations
 from app.rest import create_http_connector_endpoint
 from app.settings import Settings, load_settings
 from app.state import AppState
 from app.test_hooks import hook_routes
+from app.tracing import configure_tracing
 from db.engine import Database
 from db.migrate import current_revision, head_revision
 from resolvers.context import Services
 from resolvers.secrets import SecretBox
 from schema.schema import schema
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 logger = logging.getLogger("app")
 
@@ -47,31 +55,57 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    """Build the app; raise SettingsError for settings that are invalid or unsafe in production."""
+def create_app(settings: Settings | None = None, *, span_exporter: "SpanExporter | None" = None) -> Starlette:
+    """Build the app; raise SettingsError for settings that are invalid or unsafe in production.
+
+    `span_exporter` replaces the OTLP exporter when tracing is enabled, for tests.
+    """
     settings = settings or load_settings()
     settings.validate_for_start()
     configure_logging(settings.log_level)
     state = build_state(settings)
+    tracing = configure_tracing(settings, span_exporter)
+    install_loader_hook()
+    observe_operations(state.schema)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        logger.info("gateway starting", extra={"database": state.services.database.dialect, "env": settings.env})
-        yield
-        await state.services.database.dispose()
-        logger.info("gateway stopped")
+        process = {"pid": os.getpid()}
+        stop_pool_tracking = track_pool(state.services.database.engine)
+        logger.info(
+            "gateway starting",
+            extra={
+                **process,
+                "database": state.services.database.dialect,
+                "env": settings.env,
+                "tracing": tracing is not None,
+                "metrics_multiprocess": multiprocess_enabled(),
+            },
+        )
+        try:
+            yield
+        finally:
+            logger.info("gateway stopping", extra=process)
+            await state.services.database.dispose()
+            stop_pool_tracking()
+            if tracing is not None:
+                tracing.shutdown()
+            mark_process_stopped()
+            logger.info("gateway stopped", extra=process)
 
     routes = [
-        Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
+        Route("/graphql", observe_graphql(graphql_endpoint), methods=["GET", "POST"]),
         Route("/api/connect/v1/o/{organisation_id}/protocols/http/connectors", create_http_connector_endpoint, methods=["POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
         *graphiql_routes(),
     ]
     if settings.test_hooks_active:
         routes += hook_routes()
     application = Starlette(routes=routes, lifespan=lifespan, debug=settings.debug)
     application.state.gateway = state
+    application.state.tracing = tracing
     return application
 
 

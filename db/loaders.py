@@ -6,7 +6,7 @@ Each loader returns results in key order, with `None` or `[]` for misses.
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -19,6 +19,10 @@ from db import models
 
 SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 Row = TypeVar("Row")
+
+# Called with a loader's attribute name and its key count before each batch runs. app.metrics
+# sets it, because this layer must not import the app layer.
+batch_size_observer: Callable[[str, int], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,15 @@ def _index(rows: Iterable[Row], key: Callable[[Row], str], keys: Sequence[str]) 
     return [by_key.get(item) for item in keys]
 
 
+def _observed(name: str, load: Callable[[list[Any]], Awaitable[Any]]) -> Callable[[list[Any]], Awaitable[Any]]:
+    async def load_batch(keys: list[Any]) -> Any:
+        if batch_size_observer is not None:
+            batch_size_observer(name, len(keys))
+        return await load(keys)
+
+    return load_batch
+
+
 class Loaders:
     def __init__(self, session_factory: SessionFactory, organisation_ids: frozenset[str]) -> None:
         self._session_factory = session_factory
@@ -51,6 +64,9 @@ class Loaders:
         self.credential_by_id = DataLoader(self._load_credentials)
         self.usages_by_credential = DataLoader(self._load_usages)
         self.versions_by_connector = DataLoader(self._load_versions)
+        for name, loader in vars(self).items():
+            if isinstance(loader, DataLoader):
+                loader.load_fn = _observed(name, loader.load_fn)
 
     async def _all(self, statement: Any) -> list[Any]:
         async with self._session_factory() as session:
