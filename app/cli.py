@@ -64,6 +64,48 @@ def _api_key_create(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _rotate_secrets(settings: Settings, args: argparse.Namespace) -> int:
+    from app.logs import configure_logging
+    from db.engine import Database
+    from resolvers.rotation import RotationReport, rotate_credential_secrets
+    from resolvers.secrets import SecretBox
+
+    configure_logging(settings.log_level)
+    keys = settings.secret_keys()
+
+    async def run() -> RotationReport:
+        database = Database(settings.resolved_database_url())
+        try:
+            return await rotate_credential_secrets(database, SecretBox(keys), args.batch_size, args.dry_run)
+        finally:
+            await database.dispose()
+
+    report = asyncio.run(run())
+    verb = "would re-encrypt" if args.dry_run else "re-encrypted"
+    print(
+        f"examined {report.examined} credentials in {report.batches} batches with {len(keys)} configured keys: "
+        f"{verb} {report.rotated}, {report.already_current} already under the current key, "
+        f"{report.changed} changed by another writer during the run, {report.failed} not decryptable with any configured key"
+    )
+    if report.changed:
+        print("run rotate-secrets again to re-encrypt the credentials that changed during this run")
+    if report.failed:
+        print(
+            "the credentials that could not be decrypted are listed in the log. "
+            "Add the key they were encrypted with to CONNECT_GATEWAY_SECRET_KEY, then run rotate-secrets again",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {number}")
+    return number
+
+
 def _load_fixtures(settings: Settings, args: argparse.Namespace) -> int:
     from app.fixtures import load_directory
 
@@ -101,6 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
     fixtures.set_defaults(handler=_load_fixtures)
 
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)").set_defaults(handler=_export_schema)
+
+    rotate = commands.add_parser(
+        "rotate-secrets",
+        help="re-encrypt stored credentials with the first key of CONNECT_GATEWAY_SECRET_KEY; safe while the gateway runs",
+    )
+    rotate.add_argument("--batch-size", type=_positive_int, default=100, help="credentials per transaction (default 100)")
+    rotate.add_argument("--dry-run", action="store_true", help="count the credentials to re-encrypt without writing")
+    rotate.set_defaults(handler=_rotate_secrets)
     return parser
 
 
