@@ -64,6 +64,8 @@ class Loaders:
         self.credential_by_id = DataLoader(self._load_credentials)
         self.usages_by_credential = DataLoader(self._load_usages)
         self.versions_by_connector = DataLoader(self._load_versions)
+        self.categories_by_connector = DataLoader(self._load_categories)
+        self.subscribers_by_version = DataLoader(self._load_subscribers)
         for name, loader in vars(self).items():
             if isinstance(loader, DataLoader):
                 loader.load_fn = _observed(name, loader.load_fn)
@@ -107,6 +109,20 @@ class Loaders:
         table = models.ConnectorVersion
         statement = select(table).where(table.connector_id.in_(connector_ids)).order_by(table.connector_id, table.created_at, table.id)
         return _group(await self._all(statement), lambda row: row.connector_id, connector_ids)
+
+    async def _load_categories(self, connector_ids: list[str]) -> list[list[models.ConnectorCategory]]:
+        table = models.ConnectorCategory
+        statement = select(table).where(table.connector_id.in_(connector_ids)).order_by(table.connector_id, table.position)
+        return _group(await self._all(statement), lambda row: row.connector_id, connector_ids)
+
+    async def _load_subscribers(self, version_ids: list[str]) -> list[list[models.ConnectorVersionSubscriber]]:
+        table = models.ConnectorVersionSubscriber
+        statement = (
+            select(table)
+            .where(table.version_id.in_(version_ids), table.organisation_id.in_(self._organisation_ids))
+            .order_by(table.version_id, table.created_at, table.id)
+        )
+        return _group(await self._all(statement), lambda row: row.version_id, version_ids)
 
     async def _load_usages(self, credential_ids: list[str]) -> list[list[CredentialUsageRow]]:
         link, connection, connector = models.ConnectionCredential, models.Connection, models.Connector

@@ -176,8 +176,8 @@ class ConnectorVersion(SQLModel, table=True):
 class ConnectorVersionSubscriber(SQLModel, table=True):
     """A product that uses a published version, such as a live integration.
 
-    While a version has subscribers it cannot be unpublished, and neither it nor its
-    connector can be deleted without `force`.
+    While a version has subscribers it can be neither unpublished nor deleted, and its
+    connector and that connector's connections can be deleted only with `force`.
     """
 
     __tablename__ = "connector_version_subscriber"

@@ -24,7 +24,7 @@ FIRST_VERSION_NAME = "1"
 
 
 @dataclass
-class _Tree:
+class ConnectorTree:
     """The rows of one connector, collected before anything is written."""
 
     connector: models.Connector
@@ -53,8 +53,8 @@ async def create_http_connector(
     now = datetime.now(UTC)
     try:
         async with services.database.transaction() as session:
-            existing = await _load_referenced_credentials(session, caller, spec)
-            _check_references(spec, existing, errors)
+            existing = await load_referenced_credentials(session, caller, spec)
+            check_references(spec, existing, errors)
             errors.raise_if_any()
             tree = _build_tree(services, organisation_id, spec, existing, now)
             session.add(tree.connector)
@@ -72,7 +72,7 @@ async def create_http_connector(
     return tree.connector
 
 
-async def _load_referenced_credentials(
+async def load_referenced_credentials(
     session: AsyncSession, caller: Caller, spec: dict[str, Any]
 ) -> dict[str, models.Credential]:
     ids = set(_referenced_credential_ids(spec))
@@ -97,7 +97,7 @@ def _referenced_credential_ids(spec: dict[str, Any]) -> list[str]:
     return ids
 
 
-def _check_references(spec: dict[str, Any], existing: dict[str, models.Credential], errors: FieldErrors) -> None:
+def check_references(spec: dict[str, Any], existing: dict[str, models.Credential], errors: FieldErrors) -> None:
     """Check that every referenced credential exists in a caller's organisation and fits."""
     configs = {config["id"]: config for config in spec["authSchemeConfigs"]}
     for index, config in enumerate(spec["authSchemeConfigs"]):
@@ -111,15 +111,26 @@ def _check_references(spec: dict[str, Any], existing: dict[str, models.Credentia
                 errors.add(f"{grant_path}.organisationId", "is not the organisation that owns credentialId.")
 
     for index, connection in enumerate(spec["connections"]):
-        for purpose in PURPOSES:
-            for position, item in enumerate((connection.get("credentials") or {}).get(purpose) or []):
-                if not item.get("credentialId"):
-                    continue
-                path = f"connections[{index}].credentials.{purpose}[{position}]"
-                credential = _check_reference(existing, item["credentialId"], None, f"{path}.credentialId", errors)
-                config = configs.get(item["authSchemeConfigId"])
-                if credential is not None and config is not None:
-                    check_credential_serves(config, credential.type, f"{path}.credentialId", errors)
+        check_connection_references(connection, f"connections[{index}]", configs, existing, errors)
+
+
+def check_connection_references(
+    connection: dict[str, Any],
+    path: str,
+    configs: dict[str, dict[str, Any]],
+    existing: dict[str, models.Credential],
+    errors: FieldErrors,
+) -> None:
+    """Check that each credentialId of a connection names a caller's credential that fits its config."""
+    for purpose in PURPOSES:
+        for position, item in enumerate((connection.get("credentials") or {}).get(purpose) or []):
+            if not item.get("credentialId"):
+                continue
+            item_path = f"{path}.credentials.{purpose}[{position}]"
+            credential = _check_reference(existing, item["credentialId"], None, f"{item_path}.credentialId", errors)
+            config = configs.get(item["authSchemeConfigId"])
+            if credential is not None and config is not None:
+                check_credential_serves(config, credential.type, f"{item_path}.credentialId", errors)
 
 
 def _check_reference(
@@ -147,7 +158,7 @@ def _build_tree(
     spec: dict[str, Any],
     existing: dict[str, models.Credential],
     now: datetime,
-) -> _Tree:
+) -> ConnectorTree:
     connector = models.Connector(
         id=new_id(),
         organisation_id=organisation_id,
@@ -159,16 +170,16 @@ def _build_tree(
         documentation_url=spec.get("documentationURL") or "",
         image_url=spec.get("imageURL") or "",
         tags=[{"key": tag["key"], "values": list(tag["values"])} for tag in spec.get("tags") or []],
-        connection_variables=_variables(spec.get("connectionVariables")),
+        connection_variables=copy_variables(spec.get("connectionVariables")),
         created_at=now,
         updated_at=now,
     )
-    tree = _Tree(connector)
+    tree = ConnectorTree(connector)
     tree.tags = tag_rows(connector)
     for position, config in enumerate(spec["authSchemeConfigs"]):
-        tree.configs.append(_build_config(services, tree, config, position, existing, now))
+        tree.configs.append(build_config(services, tree, config, position, existing, now))
     for connection in spec["connections"]:
-        _build_connection(services, tree, connection, now)
+        build_connection(services, tree, connection, now)
     tree.versions.append(
         models.ConnectorVersion(
             id=new_id(),
@@ -192,13 +203,13 @@ def tag_rows(connector: models.Connector) -> list[models.ConnectorTag]:
     return rows
 
 
-def _variables(variables: list[dict[str, Any]] | None) -> list[dict[str, str]]:
+def copy_variables(variables: list[dict[str, Any]] | None) -> list[dict[str, str]]:
     return [{"name": item["name"], "value": item["value"]} for item in variables or []]
 
 
-def _build_config(
+def build_config(
     services: Services,
-    tree: _Tree,
+    tree: ConnectorTree,
     config: dict[str, Any],
     position: int,
     existing: dict[str, models.Credential],
@@ -224,7 +235,7 @@ def _build_config(
 
 
 def _oauth2_settings(
-    services: Services, tree: _Tree, config: dict[str, Any], existing: dict[str, models.Credential], now: datetime
+    services: Services, tree: ConnectorTree, config: dict[str, Any], existing: dict[str, models.Credential], now: datetime
 ) -> dict[str, Any]:
     grant = config["grant"]
     stored_grant: dict[str, Any] = {"grantType": grant["grantType"]}
@@ -249,7 +260,7 @@ def _oauth2_settings(
 
 
 def _grant_client_credential(
-    services: Services, tree: _Tree, config: dict[str, Any], existing: dict[str, models.Credential], now: datetime
+    services: Services, tree: ConnectorTree, config: dict[str, Any], existing: dict[str, models.Credential], now: datetime
 ) -> models.Credential:
     """Return the oauth2-client credential that holds a grant's client id and secret.
 
@@ -280,13 +291,13 @@ def _grant_client_credential(
     return credential
 
 
-def _build_connection(services: Services, tree: _Tree, spec: dict[str, Any], now: datetime) -> None:
+def build_connection(services: Services, tree: ConnectorTree, spec: dict[str, Any], now: datetime) -> None:
     connection = models.Connection(
         id=new_id(),
         organisation_id=tree.connector.organisation_id,
         connector_id=tree.connector.id,
         name=spec["name"],
-        variables=_variables(spec.get("variables")),
+        variables=copy_variables(spec.get("variables")),
         created_at=now,
         updated_at=now,
     )

@@ -37,4 +37,8 @@ class RequestContext:
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
+        self.reset_loaders()
+
+    def reset_loaders(self) -> None:
+        """Drop everything the loaders cached, so reads after a mutation see its writes."""
         self.loaders = Loaders(self.services.database.read, self.caller.organisation_ids)

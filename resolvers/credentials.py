@@ -40,14 +40,26 @@ def merge_credential(
     box: SecretBox, credential: models.Credential, patch: dict[str, Any], now: datetime
 ) -> None:
     """Apply a JSON merge patch to a credential's data: omitted fields keep their value."""
+    store_credential_data(box, credential, merged_credential_data(box, credential, patch), now)
+
+
+def merged_credential_data(box: SecretBox, credential: models.Credential, patch: dict[str, Any]) -> dict[str, Any]:
+    """Return the stored data, secrets decrypted, with a JSON merge patch applied (null removes a field)."""
     secret = box.decrypt(credential.organisation_id, credential.id, credential.secret)
     merged = {**credential.public_data, **secret}
     for key, value in patch.items():
+        if key.startswith("__"):
+            continue
         if value is None:
             merged.pop(key, None)
         else:
             merged[key] = value
-    public, secret = split_data(credential.type, merged)
+    return merged
+
+
+def store_credential_data(box: SecretBox, credential: models.Credential, data: dict[str, Any], now: datetime) -> None:
+    """Replace a credential's data, encrypting its secret fields."""
+    public, secret = split_data(credential.type, data)
     credential.public_data = public
     credential.redacted_fields = redacted_fields(credential.type, secret)
     credential.secret = box.encrypt(credential.organisation_id, credential.id, secret)

@@ -24,6 +24,8 @@ class ConnectorFilter:
     protocol: str | None = None
     tags: tuple[TagFilter, ...] = ()
     public: bool | None = None
+    # A connector matches when it has any of these categories.
+    categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -41,14 +43,23 @@ def _name_condition(table: Any, name: str) -> Any:
 
 
 def _connector_conditions(organisation_id: str, filters: ConnectorFilter) -> list[Any]:
+    conditions = [models.Connector.organisation_id == organisation_id]
+    if filters.public is not None:
+        conditions.append(models.Connector.public == filters.public)
+    return conditions + connector_filter_conditions(filters)
+
+
+def connector_filter_conditions(filters: ConnectorFilter) -> list[Any]:
+    """Return the conditions of every filter except `public` and the organisation."""
     table = models.Connector
-    conditions = [table.organisation_id == organisation_id]
+    conditions = []
     if filters.name:
         conditions.append(_name_condition(table, filters.name))
     if filters.protocol:
         conditions.append(table.protocol == filters.protocol)
-    if filters.public is not None:
-        conditions.append(table.public == filters.public)
+    if filters.categories:
+        category = models.ConnectorCategory
+        conditions.append(exists().where(category.connector_id == table.id, category.category.in_(filters.categories)))
     for tag in filters.tags:
         tag_table = models.ConnectorTag
         match = [tag_table.connector_id == table.id, tag_table.key == tag.key]

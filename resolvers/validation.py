@@ -31,14 +31,7 @@ URL_FIELDS_OF_CLIENT = ("authorizeUrl", "tokenUrl")
 
 
 def validate_connector(spec: dict[str, Any], errors: FieldErrors) -> None:
-    check_text(errors, "name", spec.get("name"), limits.MAX_NAME_LENGTH, required=True)
-    check_url(errors, "baseUrl", spec.get("baseUrl"))
-    for key in ("documentationURL", "imageURL"):
-        if spec.get(key):
-            check_url(errors, key, spec[key])
-    check_bool(errors, "public", spec.get("public"))
-    validate_tags(spec.get("tags"), errors)
-    validate_variables(spec.get("connectionVariables"), "connectionVariables", errors)
+    validate_connector_fields(spec, "", errors)
 
     configs = check_list(errors, "authSchemeConfigs", spec.get("authSchemeConfigs"), limits.MAX_AUTH_SCHEME_CONFIGS, required=True)
     for index, config in enumerate(configs):
@@ -63,15 +56,27 @@ def validate_connector(spec: dict[str, Any], errors: FieldErrors) -> None:
                 seen_names[name] = index
 
 
-def validate_tags(tags: Any, errors: FieldErrors) -> None:
-    for index, tag in enumerate(check_list(errors, "tags", tags, limits.MAX_TAGS)):
-        path = f"tags[{index}]"
-        if check_object(errors, path, tag) is None:
+def validate_connector_fields(spec: dict[str, Any], prefix: str, errors: FieldErrors) -> None:
+    """Check the connector's own fields; `prefix` is prepended to each path, such as "input."."""
+    check_text(errors, f"{prefix}name", spec.get("name"), limits.MAX_NAME_LENGTH, required=True)
+    check_url(errors, f"{prefix}baseUrl", spec.get("baseUrl"))
+    for key in ("documentationURL", "imageURL"):
+        if spec.get(key):
+            check_url(errors, f"{prefix}{key}", spec[key])
+    check_bool(errors, f"{prefix}public", spec.get("public"))
+    validate_tags(spec.get("tags"), errors, f"{prefix}tags")
+    validate_variables(spec.get("connectionVariables"), f"{prefix}connectionVariables", errors)
+
+
+def validate_tags(tags: Any, errors: FieldErrors, path: str = "tags") -> None:
+    for index, tag in enumerate(check_list(errors, path, tags, limits.MAX_TAGS)):
+        tag_path = f"{path}[{index}]"
+        if check_object(errors, tag_path, tag) is None:
             continue
-        check_text(errors, f"{path}.key", tag.get("key"), limits.MAX_TAG_LENGTH, required=True)
-        values = check_list(errors, f"{path}.values", tag.get("values"), limits.MAX_TAG_VALUES, required=True)
+        check_text(errors, f"{tag_path}.key", tag.get("key"), limits.MAX_TAG_LENGTH, required=True)
+        values = check_list(errors, f"{tag_path}.values", tag.get("values"), limits.MAX_TAG_VALUES, required=True)
         for value_index, value in enumerate(values):
-            check_text(errors, f"{path}.values[{value_index}]", value, limits.MAX_TAG_LENGTH, required=True)
+            check_text(errors, f"{tag_path}.values[{value_index}]", value, limits.MAX_TAG_LENGTH, required=True)
 
 
 def validate_variables(variables: Any, path: str, errors: FieldErrors) -> None:
