@@ -92,3 +92,29 @@ def _connection_spec(connection: dict[str, Any], path: str) -> None:
 def credential_spec(credential: dict[str, Any], path: str) -> dict[str, Any]:
     credential_type, data, data_path = _unwrap_one_of(credential["data"], CREDENTIAL_KEYS, f"{path}.data")
     return {**credential, "type": credential_type, "data": data | {"__path__": data_path}}
+
+
+def auth_scheme_config_spec(input_value: Any, path: str) -> dict[str, Any]:
+    """Convert one AuthSchemeConfigInput sent as the argument `path`."""
+    return _config_spec(to_plain(input_value), path)
+
+
+def connection_create_spec(input_value: Any, path: str) -> dict[str, Any]:
+    """Convert a ConnectionCreateInput sent as the argument `path`."""
+    connection = to_plain(input_value)
+    _connection_spec(connection, path)
+    return connection
+
+
+def credential_create_spec(input_value: Any, path: str) -> dict[str, Any]:
+    return credential_spec(to_plain(input_value), path)
+
+
+def credential_patch_spec(input_value: Any, path: str) -> dict[str, Any]:
+    """Convert a CredentialUpdateInput; only the fields the client sent appear, nulls included."""
+    patch = to_plain(input_value)
+    if patch.get("data") is not None:
+        credential_type, data, data_path = _unwrap_one_of(patch["data"], CREDENTIAL_KEYS, f"{path}.data")
+        patch["type"] = credential_type
+        patch["data"] = data | {"__path__": data_path}
+    return patch

@@ -79,3 +79,19 @@ class ErrorCode(Enum):
     PERMISSION_DENIED = "PERMISSION_DENIED"
     UNAUTHENTICATED = "UNAUTHENTICATED"
     INTERNAL = "INTERNAL"
+
+
+@strawberry.enum(description="A connector category; each value's description is its REST API name.")
+class Category(Enum):
+    DEVELOPMENT_AND_IT = strawberry.enum_value("Development & IT", description="Development & IT")
+    ERP = strawberry.enum_value("ERP", description="ERP")
+    SUPPLY_CHAIN_AND_LOGISTICS = strawberry.enum_value("Supply Chain & Logistics", description="Supply Chain & Logistics")
+    COMMUNICATION = strawberry.enum_value("Communication", description="Communication")
+    ACCOUNTING = strawberry.enum_value("Accounting", description="Accounting")
+    HOSPITALITY = strawberry.enum_value("Hospitality", description="Hospitality")
+    PRODUCTIVITY = strawberry.enum_value("Productivity", description="Productivity")
+    HR = strawberry.enum_value("HR", description="HR")
+    CRM = strawberry.enum_value("CRM", description="CRM")
+    AI_LLMS = strawberry.enum_value("AI/LLMs", description="AI/LLMs")
+    ECOMMERCE = strawberry.enum_value("eCommerce", description="eCommerce")
+    BUSINESS_OPERATIONS = strawberry.enum_value("Business Operations", description="Business Operations")

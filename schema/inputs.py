@@ -3,7 +3,7 @@
 
 import strawberry
 
-from schema.enums import CredentialType, HMACAlgorithm, HMACDigestInput, ParameterLocation, Protocol
+from schema.enums import Category, CredentialType, HMACAlgorithm, HMACDigestInput, ParameterLocation, Protocol
 from schema.scalars import ULID, DateTime
 
 UNSET = strawberry.UNSET
@@ -250,6 +250,9 @@ class ConnectorFilter:
         default=UNSET, description="Every tag listed must match; a tag without value matches any value of that key."
     )
     public: bool | None = UNSET
+    categories: list[Category] | None = strawberry.field(
+        default=UNSET, description="A connector matches when it has any of the categories listed."
+    )
 
 
 @strawberry.input

@@ -1,13 +1,19 @@
-"""The Mutation root. Expected failures come back as the `Error` member of each result union."""
+"""The Mutation root, merged from one class per area. Expected failures come back as the `Error` member of each result union."""
 
 from typing import Annotated
 
 import strawberry
+from strawberry.tools import merge_types
 
 from resolvers.connectors import create_http_connector
 from resolvers.errors import DomainError
 from schema.convert import connector_spec
 from schema.inputs import HTTPConnectorCreateInput
+from schema.mutation_connections import ConnectionMutations
+from schema.mutation_connectors import ConnectorMutations
+from schema.mutation_credentials import CredentialMutations
+from schema.mutation_library import LibraryMutations
+from schema.mutation_versions import VersionMutations
 from schema.scalars import ULID
 from schema.types.common import Error
 from schema.types.connectors import HTTPConnector, Info, connector_of
@@ -16,7 +22,7 @@ CreateHTTPConnectorResult = Annotated[HTTPConnector | Error, strawberry.union("C
 
 
 @strawberry.type
-class Mutation:
+class CreateMutations:
     @strawberry.mutation(name="createHTTPConnector")
     async def create_http_connector(
         self, info: Info, organisation_id: ULID, input: HTTPConnectorCreateInput
@@ -28,3 +34,9 @@ class Mutation:
             return Error.from_domain(error)
         context.loaders.prime_connectors([row])
         return connector_of(row)
+
+
+Mutation = merge_types(
+    "Mutation",
+    (CreateMutations, ConnectorMutations, ConnectionMutations, CredentialMutations, VersionMutations, LibraryMutations),
+)

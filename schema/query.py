@@ -5,15 +5,18 @@ from typing import Any
 import strawberry
 
 from db import models
-from resolvers import reads
+from resolvers import library, reads
+from resolvers.connector_updates import CATEGORIES
 from resolvers.errors import DomainError, invalid
 from resolvers.ids import parse_ulid
 from resolvers.pagination import PageRequest
 from schema.errors import graphql_error
 from schema.inputs import ConnectorFilter, CredentialFilter
 from schema.pages import ConnectorConnection, CredentialConnection, connector_page, credential_page
+from schema.enums import AuthSchemeType, Category, Protocol
 from schema.scalars import ULID
 from schema.types.common import Node
+from schema.types.lifecycle import SupportedProtocol
 from schema.types.connectors import Connector, Info, connector_of, node_of, versions_of
 from schema.types.credentials import Credential
 
@@ -31,6 +34,7 @@ def _connector_filter(value: ConnectorFilter | None) -> reads.ConnectorFilter:
         protocol=protocol.value if protocol else None,
         tags=tuple(reads.TagFilter(tag.key, _value(tag.value)) for tag in _value(value.tags) or []),
         public=_value(value.public),
+        categories=tuple(category.value for category in _value(value.categories) or []),
     )
 
 
@@ -123,3 +127,43 @@ class Query:
         except DomainError as error:
             raise graphql_error(error) from None
         return credential_page(page)
+
+    @strawberry.field(
+        description=(
+            "The public connector library: public connectors of every organisation, most recently updated first. "
+            "`filter.public` is ignored. Their connections and subscribers read as empty; import a version with "
+            "importPublicConnectorVersion to use one."
+        )
+    )
+    async def public_connectors(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: ConnectorFilter | None = None,
+    ) -> ConnectorConnection:
+        request = PageRequest(first, after, last, before)
+        try:
+            page = await library.list_public_connectors(info.context.services, request, _connector_filter(filter))
+        except DomainError as error:
+            raise graphql_error(error) from None
+        info.context.loaders.prime_connectors(page.rows)
+        return connector_page(page)
+
+    @strawberry.field(description="The protocols that connectors can be created for, each with its supported auth scheme types.")
+    def protocols(self) -> list[SupportedProtocol]:
+        return [
+            SupportedProtocol(
+                protocol=Protocol(item.protocol),
+                name=item.name,
+                description=item.description,
+                auth_scheme_types=[AuthSchemeType(scheme_type) for scheme_type in item.auth_scheme_types],
+            )
+            for item in library.PROTOCOLS
+        ]
+
+    @strawberry.field(description="Every connector category, in the REST API's order.")
+    def categories(self) -> list[Category]:
+        return [Category(value) for value in CATEGORIES]

@@ -7,11 +7,12 @@ import strawberry
 from db import models
 from resolvers.context import RequestContext
 from resolvers.versions import resolve_version_name
-from schema.enums import Protocol
+from schema.enums import Category, Protocol
 from schema.scalars import ULID, DateTime
 from schema.types.auth_schemes import AuthSchemeConfig, auth_scheme_config_of
 from schema.types.common import ConnectionVariable, Message, Node, Tag, variables_of
 from schema.types.credentials import Credential
+from schema.types.lifecycle import ConnectorSubscriber
 
 Info = strawberry.Info[RequestContext, None]
 
@@ -27,6 +28,17 @@ class ConnectorVersion(Node):
     updated_at: DateTime
     published_at: DateTime | None = strawberry.field(description="Null while the version is a draft.")
     messages: list[Message]
+
+    @strawberry.field(
+        description=(
+            "The products that use this published version. While there are any, the version cannot be "
+            "unpublished or deleted, and its connector and connections need `force` to be deleted. "
+            "Empty for another organisation's public connector."
+        )
+    )
+    async def subscribers(self, info: Info) -> list[ConnectorSubscriber]:
+        rows = await info.context.loaders.subscribers_by_version.load(str(self.id))
+        return [ConnectorSubscriber(product=row.product, reference=row.reference, created_at=row.created_at) for row in rows]
 
 
 def versions_of(rows: list[models.ConnectorVersion]) -> list[ConnectorVersion]:
@@ -79,10 +91,21 @@ class ConnectionCredentials:
 class Connection(Node):
     id: strawberry.ID
     name: str
-    variables: list[ConnectionVariable]
     created_at: DateTime
     updated_at: DateTime
     connector_id: strawberry.Private[str]
+    own_variables: strawberry.Private[list[dict[str, str]]]
+
+    @strawberry.field(
+        description=(
+            "The connector's connection variables with this connection's own values applied, "
+            "then the variables only this connection sets."
+        )
+    )
+    async def variables(self, info: Info) -> list[ConnectionVariable]:
+        connector = await info.context.loaders.connector_by_id.load(self.connector_id)
+        inherited = connector.connection_variables if connector is not None else []
+        return variables_of(merge_variables(inherited, self.own_variables))
 
     @strawberry.field
     async def connector(self, info: Info) -> "Connector":
@@ -108,11 +131,19 @@ class Connection(Node):
         return cls(
             id=strawberry.ID(row.id),
             name=row.name,
-            variables=variables_of(row.variables),
             created_at=row.created_at,
             updated_at=row.updated_at,
             connector_id=row.connector_id,
+            own_variables=row.variables,
         )
+
+
+def merge_variables(inherited: list[dict[str, str]], own: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Return the connector's variables overridden by a connection's, then the connection's others."""
+    own_by_name = {item["name"]: item for item in own}
+    inherited_names = {item["name"] for item in inherited}
+    merged = [own_by_name.get(item["name"], item) for item in inherited]
+    return merged + [item for item in own if item["name"] not in inherited_names]
 
 
 @strawberry.interface
@@ -134,10 +165,17 @@ class Connector(Node):
         rows = await info.context.loaders.auth_scheme_configs_by_connector.load(str(self.id))
         return [auth_scheme_config_of(row) for row in rows]
 
-    @strawberry.field
+    @strawberry.field(description="Empty for another organisation's public connector.")
     async def connections(self, info: Info) -> list[Connection]:
+        if not info.context.caller.may_act_for(self.organisation_id):
+            return []
         rows = await info.context.loaders.connections_by_connector.load(str(self.id))
         return [Connection.from_row(row) for row in rows]
+
+    @strawberry.field(description="The connector's categories, in the order they were set.")
+    async def categories(self, info: Info) -> list[Category]:
+        rows = await info.context.loaders.categories_by_connector.load(str(self.id))
+        return [Category(row.category) for row in rows]
 
     @strawberry.field
     async def versions(self, info: Info) -> list[ConnectorVersion]:
