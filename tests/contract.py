@@ -9,9 +9,11 @@ from graphql import (
     GraphQLSchema,
     GraphQLUnionType,
     build_schema,
+    is_non_null_type,
     parse,
 )
 from graphql.language import NamedTypeNode, TypeDefinitionNode, visit
+from graphql.pyutils import Undefined
 from graphql.language.visitor import Visitor
 
 # A field name that no real type uses; it fills the types the contract leaves open.
@@ -53,7 +55,7 @@ def _compare_fields(name: str, contract_type, served_type, problems: list[str]) 
                 problems.append(f"{name}.{field_name}({arg_name}): type {served_arg.type}, contract {arg.type}")
         if hasattr(served_field, "args"):
             for arg_name, served_arg in served_field.args.items():
-                if arg_name not in field.args and "!" in str(served_arg.type) and served_arg.default_value is None:
+                if arg_name not in field.args and is_non_null_type(served_arg.type) and served_arg.default_value is Undefined:
                     problems.append(f"{name}.{field_name}({arg_name}): extra required argument")
 
 
@@ -92,7 +94,7 @@ def contract_problems(contract_sdl: str, served: GraphQLSchema) -> list[str]:
                 problems.append(f"{name}: @oneOf differs")
             _compare_fields(name, contract_type, served_type, problems)
             for field_name, field in served_type.fields.items():
-                if field_name not in contract_type.fields and "!" in str(field.type):
+                if field_name not in contract_type.fields and is_non_null_type(field.type) and field.default_value is Undefined:
                     problems.append(f"{name}.{field_name}: extra required input field")
         elif isinstance(contract_type, GraphQLScalarType):
             pass

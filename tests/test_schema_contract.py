@@ -11,6 +11,8 @@ from tests.contract import contract_problems
 
 PROJECT = Path(__file__).resolve().parent.parent
 CONTRACT = PROJECT / "tests" / "fixtures" / "contract.graphql"
+# Extends the contract with the connector lifecycle, so both files are checked together.
+LIFECYCLE_CONTRACT = PROJECT / "tests" / "fixtures" / "lifecycle-contract.graphql"
 COMMITTED_SDL = PROJECT / "schema.graphql"
 
 
@@ -24,6 +26,36 @@ def test_served_schema_contains_contract(tenant: Tenant) -> None:
     problems = contract_problems(CONTRACT.read_text(), served_schema(tenant))
 
     assert problems == []
+
+
+def lifecycle_contract() -> str:
+    return CONTRACT.read_text() + "\n" + LIFECYCLE_CONTRACT.read_text()
+
+
+def test_served_schema_contains_lifecycle_contract(tenant: Tenant) -> None:
+    problems = contract_problems(lifecycle_contract(), served_schema(tenant))
+
+    assert problems == []
+
+
+def test_lifecycle_check_detects_drift() -> None:
+    renamed = schema.as_str().replace("  unpublishConnectorVersion(", "  unpublishVersion(")
+    narrowed = schema.as_str().replace("  categories: [Category!]!\n", "  categories: [Category!]\n")
+
+    assert contract_problems(lifecycle_contract(), build_schema(renamed)) == ["Mutation.unpublishConnectorVersion: missing"]
+    assert "Connector.categories: type [Category!], contract [Category!]!" in contract_problems(lifecycle_contract(), build_schema(narrowed))
+
+
+def test_contract_check_detects_extra_required_argument() -> None:
+    extended = schema.as_str().replace("connector(organisationId: ULID!, id: ULID!)", "connector(organisationId: ULID!, id: ULID!, extra: Int!)")
+
+    assert contract_problems(CONTRACT.read_text(), build_schema(extended)) == ["Query.connector(extra): extra required argument"]
+
+
+def test_contract_check_allows_optional_list_input() -> None:
+    extended = schema.as_str().replace("input CredentialFilter {", "input CredentialFilter {\n  kinds: [String!]")
+
+    assert contract_problems(CONTRACT.read_text(), build_schema(extended)) == []
 
 
 def test_contract_check_detects_drift() -> None:
