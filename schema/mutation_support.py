@@ -1,4 +1,4 @@
-"""What every mutation resolver shares: expected failures become the `Error` union member."""
+"""Helpers for the mutation resolvers: expected failures become the `Error` union member."""
 
 from collections.abc import Awaitable
 from typing import Any, TypeVar

@@ -1,6 +1,7 @@
 """The public library: publicConnectors, protocols and importPublicConnectorVersion."""
 
 from tests.conftest import Tenant
+from tests.test_batching import counted_statements
 from tests.lifecycle_helpers import ERROR_FIELDS, assert_error, create_connector, mutate, read_connector
 
 PUBLIC = """
@@ -129,3 +130,31 @@ def test_import_into_other_organisation_not_found(tenant: Tenant, other_tenant: 
     wrong_owner = other_tenant.graphql(IMPORT, {"organisationId": tenant.organisation_id, "connectorId": source["id"], "version": "2"})
 
     assert_error(wrong_owner["importPublicConnectorVersion"], "NOT_FOUND")
+
+
+LIBRARY_TREE = """
+query($organisationId: ULID!, $first: Int) {
+  connectors(organisationId: $organisationId, first: $first) {
+    nodes { id categories connections { variables { name } } versions { subscribers { product } } }
+  }
+  publicConnectors(first: $first, filter: { categories: [CRM] }) {
+    nodes { id categories versions { subscribers { product } } }
+  }
+}
+"""
+
+
+def test_categories_and_subscribers_load_in_batches(tenant: Tenant) -> None:
+    for index in range(10):
+        connector = create_connector(tenant, name=f"{unique_name(tenant)} {index}")
+        tenant.graphql(PREPARE, {"organisationId": tenant.organisation_id, "connectorId": connector["id"]})
+
+    counts = []
+    for size in (1, 10):
+        with counted_statements(tenant.server) as statements:
+            data = tenant.graphql(LIBRARY_TREE, {"organisationId": tenant.organisation_id, "first": size})
+        assert len(data["connectors"]["nodes"]) == size
+        assert all(node["categories"] == ["CRM"] for node in data["connectors"]["nodes"])
+        counts.append(len(statements))
+
+    assert counts[0] == counts[1], counts
