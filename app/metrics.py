@@ -50,7 +50,7 @@ DATALOADER_BATCH_SIZE = Histogram(
 # "livesum" adds up the values of the live processes in multiprocess mode.
 DATABASE_POOL_SIZE = Gauge(
     "connect_gateway_db_pool_size",
-    "Connections the SQLAlchemy pools keep open, not counting overflow connections.",
+    "Configured size of the SQLAlchemy connection pools, overflow connections excluded.",
     multiprocess_mode="livesum",
 )
 DATABASE_POOL_CHECKED_OUT = Gauge(
