@@ -82,13 +82,3 @@ def spawn_gateway(database_url: str, log_path: Path, *, secret_key: str = TEST_S
         process = subprocess.Popen(command, env=environment, cwd=REPOSITORY, stdout=log, stderr=subprocess.STDOUT)
     return GatewayProcess(process, f"http://127.0.0.1:{port}", log_path)
 
-
-def start_gateway(database_url: str, log_path: Path, *, secret_key: str = TEST_SECRET_KEY) -> GatewayProcess:
-    """Start a gateway process and wait until /readyz reports the schema at head."""
-    gateway = spawn_gateway(database_url, log_path, secret_key=secret_key)
-    try:
-        gateway.wait_until("/readyz")
-    except BaseException:
-        gateway.kill()
-        raise
-    return gateway
