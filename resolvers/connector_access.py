@@ -1,5 +1,6 @@
 """Helpers that every connector mutation uses: locking the connector, reading its configs, classifying constraint violations."""
 
+import copy
 from datetime import datetime
 from typing import Any
 
@@ -42,7 +43,8 @@ async def touch_connector(
 
 def config_view(row: models.AuthSchemeConfig) -> dict[str, Any]:
     """Return a stored config in the REST shape that the validation functions read."""
-    return {"id": row.config_id, "schemeType": row.scheme_type, "description": row.description, **row.settings}
+    # A deep copy, because validation writes canonical ids back into the dicts it checks.
+    return {"id": row.config_id, "schemeType": row.scheme_type, "description": row.description, **copy.deepcopy(row.settings)}
 
 
 async def load_configs(session: AsyncSession, connector_id: str) -> list[models.AuthSchemeConfig]:

@@ -80,6 +80,8 @@ async def import_public_connector_version(
         session.add(copy)
         await session.flush()
         session.add_all(tag_rows(copy))
+        # NOTE: an mtlsCredentialId keeps naming the source organisation's certificate
+        # credential, which this organisation cannot read; replace it with upsertAuthSchemeConfig.
         for config in await load_configs(session, connector_id):
             session.add(
                 models.AuthSchemeConfig(

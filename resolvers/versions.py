@@ -15,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import models
 from resolvers import limits
 from resolvers.checks import check_text
-from resolvers.connector_access import is_unique_violation, load_configs, touch_connector
+from resolvers.connector_access import config_view, is_unique_violation, load_configs, touch_connector
 from resolvers.connectors import require_organisation
 from resolvers.context import Caller, Services
 from resolvers.errors import DomainError, ErrorCode, FieldError, FieldErrors, not_found
 from resolvers.ids import new_id
+from resolvers.validation import validate_auth_scheme_config
 
 logger = logging.getLogger(__name__)
 
@@ -205,9 +206,19 @@ async def delete_connector_version(
 
 
 async def _check_publishable(session: AsyncSession, version: models.ConnectorVersion) -> None:
-    """Raise FAILED_PRECONDITION when the version or its connector's configs carry error messages."""
+    """Raise FAILED_PRECONDITION when the version or its connector's configs have errors.
+
+    The stored configs are validated again, so rows written before a rule existed cannot
+    be published, and error messages on the version or a config block publishing too.
+    """
     problems = [f"version: {item['text']}" for item in version.messages if item.get("severity") == "error"]
-    for config in await load_configs(session, version.connector_id):
+    configs = await load_configs(session, version.connector_id)
+    views = [config_view(config) for config in configs]
+    errors = FieldErrors()
+    for index, view in enumerate(views):
+        validate_auth_scheme_config(view, f"authSchemeConfigs[{index}]", views, errors)
+    problems += [f"{item.field} {item.message}" for item in errors.items]
+    for config in configs:
         problems += [f"auth scheme config {config.config_id!r}: {item['text']}" for item in config.validation_messages if item.get("severity") == "error"]
     if problems:
         raise DomainError(

@@ -156,3 +156,18 @@ def stored_secret(tenant: Tenant, credential_id: str) -> dict[str, Any]:
     row = asyncio.run(load())
     return services.secret_box.decrypt(row.organisation_id, row.id, row.secret)
 
+
+
+def set_version_messages(tenant: Tenant, version_id: str, messages: list[dict[str, Any]]) -> None:
+    """Store validation messages on a version directly, since no mutation writes them yet."""
+
+    async def write() -> None:
+        database = Database(tenant.server.database_url)
+        try:
+            async with database.transaction() as session:
+                version = (await session.execute(select(models.ConnectorVersion).where(models.ConnectorVersion.id == version_id))).scalar_one()
+                version.messages = messages
+        finally:
+            await database.dispose()
+
+    asyncio.run(write())

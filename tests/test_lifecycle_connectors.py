@@ -1,6 +1,9 @@
 """Changing a connector: full update, tags, categories, auth scheme configs and delete."""
 
-from tests.conftest import Tenant
+import json
+
+from tests.conftest import FIXTURES, Tenant
+from tests.documents import CREATE_CONNECTOR
 from tests.lifecycle_helpers import (
     ERROR_FIELDS,
     assert_error,
@@ -9,6 +12,7 @@ from tests.lifecycle_helpers import (
     mutate,
     read_connector,
     read_credential,
+    read_tree,
 )
 
 UPDATE = """
@@ -355,3 +359,17 @@ def test_other_organisation_is_not_found(tenant: Tenant, other_tenant: Tenant) -
         assert_error(next(iter(wrong_owner.values())), "NOT_FOUND")
 
     assert read_connector(tenant, connector_id) == connector
+
+
+def test_delete_removes_grant_client(tenant: Tenant) -> None:
+    definition = json.loads((FIXTURES / "github.json").read_text())
+    created = tenant.graphql(CREATE_CONNECTOR, {"organisationId": tenant.organisation_id, "input": definition})["createHTTPConnector"]
+    tree = read_tree(tenant, created["id"])
+    client_id = tree["authSchemeConfigs"][0]["grant"]["credentialId"]
+    token_id = tree["connections"][0]["credentials"]["action"][0]["credential"]["id"]
+
+    result = mutate(tenant, DELETE, {"id": created["id"]})
+
+    assert result == {"__typename": "Deleted", "id": created["id"]}
+    assert read_credential(tenant, client_id) is None
+    assert read_credential(tenant, token_id) is None

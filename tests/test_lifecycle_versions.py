@@ -1,8 +1,12 @@
 """Connector versions: create, update, delete, publish, unpublish and the default version."""
 
+import json
+from pathlib import Path
+
 import pytest
 
-from tests.conftest import Tenant
+from tests.conftest import FIXTURES, Tenant
+from tests.documents import CREATE_CONNECTOR
 from tests.lifecycle_helpers import (
     ERROR_FIELDS,
     VERSION_FIELDS,
@@ -11,6 +15,7 @@ from tests.lifecycle_helpers import (
     error_fields,
     mutate,
     read_connector,
+    set_version_messages,
 )
 
 CREATE = """
@@ -176,6 +181,21 @@ def test_publish_sets_published_at(tenant: Tenant) -> None:
     assert versions_by_name(tenant, connector["id"])["1"]["publishedAt"] == published["publishedAt"]
 
 
+def test_publish_refused_with_error_messages(tenant: Tenant) -> None:
+    connector = create_connector(tenant)
+    version_id = connector["versions"][0]["id"]
+    set_version_messages(tenant, version_id, [
+        {"text": "action listOrders has no response", "severity": "error", "detail": []},
+        {"text": "summary is empty", "severity": "warning", "detail": []},
+    ])
+
+    result = mutate(tenant, PUBLISH, {"connectorId": connector["id"], "version": "1"})
+
+    assert_error(result, "FAILED_PRECONDITION")
+    assert result["details"] == "version: action listOrders has no response"
+    assert versions_by_name(tenant, connector["id"])["1"]["publishedAt"] is None
+
+
 def test_latest_and_default_aliases(tenant: Tenant) -> None:
     connector = create_connector(tenant)
     add_version(tenant, connector["id"], "2")
@@ -297,3 +317,12 @@ def test_other_organisation_is_not_found(tenant: Tenant, other_tenant: Tenant) -
         assert_error(mutate(other_tenant, document, variables), "NOT_FOUND")
 
     assert read_connector(tenant, connector["id"]) == before
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.json")), ids=lambda path: path.stem)
+def test_every_fixture_publishes(tenant: Tenant, path: Path) -> None:
+    created = tenant.graphql(CREATE_CONNECTOR, {"organisationId": tenant.organisation_id, "input": json.loads(path.read_text())})
+
+    result = mutate(tenant, PUBLISH, {"connectorId": created["createHTTPConnector"]["id"], "version": "1"})
+
+    assert result["__typename"] == "ConnectorVersion", result
