@@ -151,6 +151,17 @@ def test_whole_second_keeps_six_digits(tenant: Tenant) -> None:
     assert expires_at == "2031-05-06T07:08:09.000000Z"
 
 
+@pytest.mark.parametrize("expires_at", ["0001-01-01T00:00:00.000000Z", "9999-12-31T23:59:59.999999Z"], ids=["year-1", "year-9999"])
+def test_extreme_expiry_round_trips(tenant: Tenant, expires_at: str) -> None:
+    definition = minimal_definition("Extreme expiry")
+    definition["connections"][0]["credentials"]["action"][0]["credential"]["expiresAt"] = expires_at
+
+    created = create_connector(tenant, definition)
+    connector = tenant.graphql(CONNECTOR_TIMESTAMPS, {"o": tenant.organisation_id, "id": created["id"]})["connector"]
+
+    assert connector["connections"][0]["credentials"]["action"][0]["credential"]["expiresAt"] == expires_at
+
+
 @pytest.mark.parametrize(
     "written",
     [
