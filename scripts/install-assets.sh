@@ -2,7 +2,9 @@
 # Install what the gateway serves or tests with beyond Python packages:
 #   - graphiql/node_modules from graphiql/package-lock.json (GraphiQL, React, ReactDOM),
 #     which the gateway serves at /graphiql/static/;
-#   - Debian's chromium at /usr/bin/chromium, for tests/test_graphiql_browser.py.
+#   - Debian's chromium at /usr/bin/chromium, for tests/test_graphiql_browser.py;
+#   - tests/audit/node_modules from tests/audit/package-lock.json (graphql-http), for
+#     tests/test_graphql_http_audit.py.
 # Safe to run again: each step runs only when its result is missing or out of date.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,5 +63,13 @@ install_chromium() {
     apt-get install -y -qq --no-install-recommends chromium >/dev/null
 }
 
+install_audit() {
+    if [ ! -d tests/audit/node_modules/graphql-http ] || [ tests/audit/package-lock.json -nt tests/audit/node_modules ]; then
+        echo "install-assets: installing the graphql-http audit suite into tests/audit/node_modules"
+        npm ci --prefix tests/audit --no-audit --no-fund --loglevel=error >/dev/null
+    fi
+}
+
 install_graphiql
 install_chromium
+install_audit
