@@ -2,7 +2,8 @@
 # Install what the gateway serves or tests with beyond Python packages:
 #   - graphiql/node_modules from graphiql/package-lock.json (GraphiQL, React, ReactDOM),
 #     which the gateway serves at /graphiql/static/;
-#   - Debian's chromium at /usr/bin/chromium, for tests/test_graphiql_browser.py;
+#   - Debian's chromium at /usr/bin/chromium, for tests/test_graphiql_browser.py, and
+#     docker-compose, for tests/test_docker_files.py;
 #   - tests/audit/node_modules from tests/audit/package-lock.json (graphql-http), for
 #     tests/test_graphql_http_audit.py.
 # Safe to run again: each step runs only when its result is missing or out of date.
@@ -45,22 +46,27 @@ install_graphiql() {
     echo "$lock_hash" >"$STAMP"
 }
 
-install_chromium() {
-    if [ -x /usr/bin/chromium ]; then
+# Install Debian packages the tests need, when missing: chromium for the browser tests and
+# docker-compose for validating docker/compose.yaml (no `docker compose` plugin is packaged here).
+install_debian_packages() {
+    local missing=()
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || missing+=(docker-compose)
+    if [ "${#missing[@]}" -eq 0 ]; then
         return
     fi
     if [ "$(id -u)" -ne 0 ]; then
-        echo "install-assets: warning: /usr/bin/chromium is missing and installing it with apt-get needs root. Run 'apt-get install chromium' as root, or the browser tests will skip (and fail under CI=true)." >&2
+        echo "install-assets: warning: ${missing[*]} missing, and installing with apt-get needs root. Run 'apt-get install ${missing[*]}' as root, or their tests will skip (and fail under CI=true)." >&2
         return
     fi
     if ! command -v apt-get >/dev/null 2>&1; then
-        echo "install-assets: warning: /usr/bin/chromium is missing and apt-get is not available. Install Chromium at /usr/bin/chromium, or the browser tests will skip (and fail under CI=true)." >&2
+        echo "install-assets: warning: ${missing[*]} missing and apt-get is not available; their tests will skip (and fail under CI=true)." >&2
         return
     fi
-    echo "install-assets: installing Debian chromium"
+    echo "install-assets: installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 install_audit() {
@@ -71,5 +77,5 @@ install_audit() {
 }
 
 install_graphiql
-install_chromium
+install_debian_packages
 install_audit
