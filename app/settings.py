@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     port: int = 8000
     # Large enough for any valid connector definition; larger bodies get HTTP 413.
     max_body_bytes: int = 16 * 1024 * 1024
+    outbound_allow_private: bool = Field(default=False, description="Let outbound requests reach loopback, private and link-local addresses (never cloud metadata). For development and tests")
     debug: bool = Field(default=False, description="Starlette debug mode, which puts tracebacks in HTTP 500 responses. Rejected in production")
     allow_sqlite_in_production: bool = Field(default=False, description="Accept SQLite in production, which suits a deployment on one host only")
     test_hooks: bool = Field(default=False, description="Mount the /_test/ routes that tests use. Rejected in production")
