@@ -113,6 +113,42 @@ def _load_fixtures(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _register_persisted_queries(settings: Settings, args: argparse.Namespace) -> int:
+    from graphql import GraphQLError, parse, validate
+
+    from db.engine import Database
+    from resolvers.persisted_queries import save_persisted_query
+    from schema.schema import schema
+
+    documents = []
+    for name in args.files:
+        path = Path(name)
+        try:
+            text = path.read_text(encoding="utf-8")
+            errors = validate(schema._schema, parse(text, max_tokens=settings.max_tokens))
+        except (OSError, UnicodeDecodeError) as error:
+            print(f"error: cannot read {path}: {error}", file=sys.stderr)
+            return 1
+        except GraphQLError as error:
+            print(f"error: {path} is not a valid GraphQL document: {error.message}", file=sys.stderr)
+            return 1
+        if errors:
+            print(f"error: {path} does not validate against the schema: {errors[0].message}", file=sys.stderr)
+            return 1
+        documents.append((path, text))
+
+    async def run() -> list[str]:
+        database = Database(settings.resolved_database_url())
+        try:
+            return [await save_persisted_query(database, text) for _, text in documents]
+        finally:
+            await database.dispose()
+
+    for (path, _), sha256 in zip(documents, asyncio.run(run()), strict=True):
+        print(f"{sha256} {path}")
+    return 0
+
+
 def _export_schema(_settings: Settings, _args: argparse.Namespace) -> int:
     from schema.schema import schema
 
@@ -143,6 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
     fixtures.set_defaults(handler=_load_fixtures)
 
     commands.add_parser("export-schema", help="print the GraphQL schema (SDL)").set_defaults(handler=_export_schema)
+
+    persisted = commands.add_parser("persisted-queries", help="manage persisted GraphQL documents").add_subparsers(dest="action", required=True)
+    register = persisted.add_parser(
+        "register",
+        help="store each file's document under the SHA-256 hash of its exact text, for automatic persisted queries "
+        "and for CONNECT_GATEWAY_PERSISTED_QUERIES=allowlist; prints each hash",
+    )
+    register.add_argument("files", nargs="+", metavar="FILE", help="file holding one GraphQL document, in UTF-8")
+    register.set_defaults(handler=_register_persisted_queries)
 
     rotate = commands.add_parser(
         "rotate-secrets",

@@ -31,6 +31,8 @@ _SYNTAX_TOKEN = re.compile(r"(Syntax Error: .*?(?:Unexpected|found) (?:String|Bl
 # Any other message with one of these markers is cut at the first one, because graphql-core
 # writes the value after them. This may cut part of the explanation too.
 _UNKNOWN_FORM = re.compile(r"(.*?)(?:[,;] found| Found|value|but encountered error): .*", re.DOTALL)
+# graphql-core's did_you_mean() appends " Did you mean 'a', 'b' or 'c'?" to a message.
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 
 def _sentence(text: str) -> str:
@@ -66,8 +68,12 @@ def _is_expected(error: GraphQLError) -> bool:
     return isinstance(original, ValueError) and error.path is None
 
 
-def format_error(error: GraphQLError, request_id: str, operation_name: str | None) -> dict[str, Any]:
-    """Return the client's view of one error, logging unexpected ones once with an error id."""
+def format_error(error: GraphQLError, request_id: str, operation_name: str | None, *, suggestions: bool = True) -> dict[str, Any]:
+    """Return the client's view of one error, logging unexpected ones once with an error id.
+
+    `suggestions=False` removes graphql-core's "Did you mean ...?" hints, which reveal
+    field, type and enum value names of the schema.
+    """
     if not _is_expected(error):
         error_id = new_id()
         logger.error(
@@ -86,6 +92,8 @@ def format_error(error: GraphQLError, request_id: str, operation_name: str | Non
     formatted = error.formatted
     if error.path is None:
         formatted["message"] = redact_value(error.message)
+    if not suggestions:
+        formatted["message"] = _SUGGESTION.sub("", formatted["message"])
     extensions = dict(formatted.get("extensions") or {})
     extensions.setdefault("code", "INVALID_ARGUMENT" if error.path is None else "INTERNAL")
     formatted["extensions"] = extensions

@@ -4,7 +4,9 @@ Written against the GraphQL-over-HTTP specification rather than Strawberry's vie
 authentication, body limits, status codes and error masking sit in one place.
 """
 
+import asyncio
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -14,12 +16,14 @@ from starlette.responses import Response
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.execution import PreExecutionError
 
-from app.auth import authenticate
+from app.auth import CSRF_MESSAGE, authenticate, cookie_rejected
 from app.errors import format_error
 from app.graphiql import graphiql_page
+from app.limits import LIMIT_EXCEEDED, DocumentParser, LimitExceeded, Limits, check_operation, introspection_errors, token_limit_error
 from app.observability import note_caller, note_outcome, request_id_for
+from app.persisted import PersistedQueries, PersistedQueryError
 from app.state import AppState
-from resolvers.context import RequestContext
+from resolvers.context import Caller, RequestContext
 
 logger = logging.getLogger("app.graphql")
 
@@ -69,11 +73,21 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _parse_params(raw: Any, variables_from_text: bool) -> tuple[str, dict[str, Any] | None, str | None, dict[str, Any] | None]:
+@dataclass(frozen=True)
+class OperationParams:
+    """The GraphQL-over-HTTP request parameters; `query` is None when only a persisted query hash is sent."""
+
+    query: str | None
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    extensions: dict[str, Any] | None
+
+
+def _parse_params(raw: Any, variables_from_text: bool) -> OperationParams:
     if not isinstance(raw, dict):
         raise BadRequest(400, "The request body must be a JSON object with a `query` string.")
     query = raw.get("query")
-    if not isinstance(query, str) or not query:
+    if query is not None and (not isinstance(query, str) or not query):
         raise BadRequest(400, "The `query` parameter is required and must be a non-empty string.")
     variables = raw.get("variables")
     if variables_from_text and isinstance(variables, str):
@@ -94,13 +108,16 @@ def _parse_params(raw: Any, variables_from_text: bool) -> tuple[str, dict[str, A
             raise BadRequest(400, "The `extensions` parameter is not valid JSON.") from None
     if extensions is not None and not isinstance(extensions, dict):
         raise BadRequest(400, "The `extensions` parameter must be a JSON object or null.")
-    return query, variables, operation_name or None, extensions
+    return OperationParams(query, variables, operation_name or None, extensions)
 
 
-async def _request_params(request: Request, state: AppState) -> tuple[str, dict[str, Any] | None, str | None, dict[str, Any] | None]:
+async def _request_params(request: Request, state: AppState) -> list[OperationParams] | OperationParams:
+    """Return the parameters of one operation, or a list of them for a batched request."""
     if request.method == "GET":
         return _parse_params(dict(request.query_params), variables_from_text=True)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        raise BadRequest(415, "Multipart requests (file uploads) are not supported. Send Content-Type: application/json.")
     if content_type != JSON:
         raise BadRequest(415, "POST requests must have Content-Type: application/json.")
     body = await _read_body(request, state.settings.max_body_bytes)
@@ -108,7 +125,26 @@ async def _request_params(request: Request, state: AppState) -> tuple[str, dict[
         raw = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise BadRequest(400, "The request body is not valid JSON.") from None
+    if isinstance(raw, list):
+        return _batch_params(raw, state.settings.max_batch_operations)
     return _parse_params(raw, variables_from_text=False)
+
+
+def _batch_params(raw: list[Any], max_operations: int) -> list[OperationParams]:
+    if max_operations == 0:
+        raise BadRequest(
+            400,
+            "Batched requests (a JSON array body) are turned off. Send one JSON object per request, "
+            "or set CONNECT_GATEWAY_MAX_BATCH_OPERATIONS to allow them.",
+        )
+    if not raw:
+        raise BadRequest(400, "The batched request (a JSON array body) is empty; send at least one operation.")
+    if len(raw) > max_operations:
+        raise BadRequest(
+            400,
+            f"The batched request has {len(raw)} operations; the maximum is {max_operations} (CONNECT_GATEWAY_MAX_BATCH_OPERATIONS).",
+        )
+    return [_parse_params(item, variables_from_text=False) for item in raw]
 
 
 def _wants_graphiql(request: Request) -> bool:
@@ -124,6 +160,8 @@ async def graphql_endpoint(request: Request) -> Response:
         return Response("Accept application/graphql-response+json or application/json.", status_code=406)
 
     request_id = request_id_for(request)
+    if cookie_rejected(request):
+        return _json_response(_error_body(CSRF_MESSAGE, "FORBIDDEN"), 403, media_type)
     caller = await authenticate(request, state)
     if caller is None:
         return _json_response(
@@ -134,33 +172,95 @@ async def graphql_endpoint(request: Request) -> Response:
         )
     note_caller(caller)
     try:
-        query, variables, operation_name, extensions = await _request_params(request, state)
+        params = await _request_params(request, state)
     except BadRequest as error:
         return _json_response(_error_body(error.message, "BAD_REQUEST"), error.status, media_type, error.headers)
+
+    if isinstance(params, list):
+        # A batch reports each operation's status inside its own response only.
+        bodies = []
+        for item in params:
+            outcome = await _run_operation(request, state, caller, item, media_type, request_id)
+            bodies.append(outcome.body)
+        return Response(orjson.dumps(bodies), status_code=200, media_type=media_type, headers={"X-Request-Id": request_id})
+    outcome = await _run_operation(request, state, caller, params, media_type, request_id)
+    return _json_response(outcome.body, outcome.status, media_type, {"X-Request-Id": request_id} | outcome.headers)
+
+
+@dataclass
+class Outcome:
+    body: dict[str, Any]
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _request_error(message: str, code: str, media_type: str, **extensions: Any) -> Outcome:
+    """Build the response to a request that fails before execution, as for a validation error."""
+    note_outcome("request_error")
+    status = 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
+    return Outcome({"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}, status)
+
+
+async def _run_operation(
+    request: Request, state: AppState, caller: Caller, params: OperationParams, media_type: str, request_id: str
+) -> Outcome:
+    edge = edge_services(request.app, state)
+    settings = state.settings
+    try:
+        document = await edge.persisted.resolve(params.query, params.extensions)
+    except PersistedQueryError as error:
+        if error.always_400:
+            note_outcome("request_error")
+            return Outcome(_error_body(error.message, error.code), 400)
+        return _request_error(error.message, error.code, media_type)
+
+    rejection = _check_limits(edge, state, document.text, params)
+    if rejection is not None:
+        return _request_error(rejection.message, rejection.code, media_type, **rejection.extensions)
 
     context = RequestContext(caller=caller, services=state.services, request_id=request_id)
     allowed = (OperationType.QUERY,) if request.method == "GET" else (OperationType.QUERY, OperationType.MUTATION)
     try:
-        result = await state.schema.execute(
-            query,
-            variable_values=variables,
-            context_value=context,
-            operation_name=operation_name,
-            allowed_operation_types=allowed,
-            operation_extensions=extensions,
+        result = await asyncio.wait_for(
+            state.schema.execute(
+                document.text,
+                variable_values=params.variables,
+                context_value=context,
+                operation_name=params.operation_name,
+                allowed_operation_types=allowed,
+                operation_extensions=params.extensions,
+            ),
+            timeout=settings.execution_timeout_seconds,
         )
     except InvalidOperationTypeError:
-        return _json_response(_error_body("Mutations must use POST.", "BAD_REQUEST"), 405, media_type, {"Allow": "POST"})
+        note_outcome("request_error")
+        return Outcome(_error_body("Mutations must use POST.", "BAD_REQUEST"), 405, {"Allow": "POST"})
+    except TimeoutError:
+        logger.warning(
+            "operation timed out",
+            extra={"request_id": request_id, "operation_name": params.operation_name, "timeout_seconds": settings.execution_timeout_seconds},
+        )
+        note_outcome("error")
+        message = (
+            f"The operation did not finish within {settings.execution_timeout_seconds:g} seconds "
+            "(CONNECT_GATEWAY_EXECUTION_TIMEOUT_SECONDS) and was cancelled. A mutation may have been applied in part "
+            "of its steps; read the objects again before retrying it."
+        )
+        return Outcome(_error_body(message, "TIMEOUT"), 504)
 
     body: dict[str, Any] = {}
     request_error = isinstance(result, PreExecutionError) or (
         result.data is None and bool(result.errors) and all(error.path is None for error in result.errors)
     )
     if result.errors:
-        body["errors"] = [format_error(error, request_id, operation_name) for error in result.errors]
+        body["errors"] = [
+            format_error(error, request_id, params.operation_name, suggestions=settings.field_suggestions) for error in result.errors
+        ]
     if not request_error:
         body["data"] = result.data
     status = 400 if request_error and media_type == GRAPHQL_RESPONSE_JSON else 200
+    if document.register and not request_error:
+        await edge.persisted.register(document.text)
 
     # observe_graphql (app.observability) writes the one log line of the request.
     if request_error:
@@ -169,4 +269,54 @@ async def graphql_endpoint(request: Request) -> Response:
         note_outcome("error")
     else:
         note_outcome("ok")
-    return _json_response(body, status, media_type, {"X-Request-Id": request_id})
+    return Outcome(body, status)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    message: str
+    code: str
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+
+def _check_limits(edge: "EdgeServices", state: AppState, text: str, params: OperationParams) -> Rejection | None:
+    """Return why the document may not run, checking the limits and introspection before any resolver."""
+    parsed = edge.parser.parse(text)
+    exceeded = token_limit_error(parsed, edge.limits)
+    if exceeded is None and parsed.document is not None:
+        try:
+            check_operation(state.schema._schema, parsed.document, params.operation_name, params.variables, edge.limits)
+        except LimitExceeded as error:
+            exceeded = error
+    if exceeded is not None:
+        return Rejection(exceeded.message, LIMIT_EXCEEDED, {"limit": exceeded.limit})
+    if not state.settings.introspection_allowed:
+        errors = introspection_errors(state.schema._schema, parsed)
+        if errors:
+            return Rejection(
+                f"{errors[0].message} Introspection is off; set CONNECT_GATEWAY_INTROSPECTION=true to allow it.", "INTROSPECTION_DISABLED"
+            )
+    # A syntax error other than the token limit is left to Strawberry, which reports it.
+    return None
+
+
+@dataclass(frozen=True)
+class EdgeServices:
+    """Per-application helpers of the endpoint, created on the first request."""
+
+    limits: Limits
+    parser: DocumentParser
+    persisted: PersistedQueries
+
+
+def edge_services(app: Any, state: AppState) -> EdgeServices:
+    edge = getattr(app.state, "graphql_edge", None)
+    if edge is None:
+        settings = state.settings
+        edge = EdgeServices(
+            limits=Limits.from_settings(settings),
+            parser=DocumentParser(settings.max_tokens, settings.parse_cache_characters),
+            persisted=PersistedQueries(state.services.database, settings.persisted_queries, settings.persisted_query_cache_characters),
+        )
+        app.state.graphql_edge = edge
+    return edge

@@ -20,6 +20,7 @@ SECRET_KEY_FILE_NAME = "secret-key"
 ENV_PREFIX = "CONNECT_GATEWAY_"
 ENVIRONMENTS = ("development", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+PERSISTED_QUERY_MODES = ("off", "automatic", "allowlist")
 # HKDF derives each encryption key from a configured key with no salt, so a short key is a
 # weak key. `secrets.token_urlsafe(32)` gives 43 characters.
 MIN_PRODUCTION_KEY_LENGTH = 32
@@ -38,8 +39,25 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     host: str = "127.0.0.1"
     port: int = 8000
-    # Large enough for any valid connector definition; larger bodies get HTTP 413.
-    max_body_bytes: int = 16 * 1024 * 1024
+    # NOTE: 1 MiB is an estimate of the largest connector definition a client sends, not a measured bound.
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0, description="Largest request body in bytes; larger bodies get HTTP 413")
+    max_query_depth: int = Field(default=10, gt=0, description="Deepest nesting of fields in an operation, fragments included")
+    max_aliases: int = Field(default=15, ge=0, description="Most aliased fields in an operation, counted once per use of a fragment")
+    max_tokens: int = Field(default=2000, gt=0, description="Most lexical tokens in a GraphQL document; the parser stops at the limit")
+    max_root_fields: int = Field(default=10, gt=0, description="Most fields selected at the top level of an operation")
+    max_batch_operations: int = Field(default=0, ge=0, description="Most operations in a batched request (a JSON array body). 0 turns batching off")
+    # The resolvers reject sizes over 100 themselves (resolvers.pagination.MAX_PAGE_SIZE), so this can only lower it.
+    max_page_size: int = Field(default=100, gt=0, le=100, description="Largest `first` or `last` argument of a paginated field")
+    max_nodes: int = Field(default=10_000, gt=0, description="Most list nodes an operation may return, computed before execution from page sizes")
+    execution_timeout_seconds: float = Field(default=10, gt=0, description="Seconds an operation may run before it is cancelled with HTTP 504")
+    introspection: bool | None = Field(default=None, description="Allow introspection queries. Unset means on in development and off in production")
+    persisted_queries: str = Field(default="automatic", description="off, automatic (automatic persisted queries) or allowlist (only registered documents run)")
+    parse_cache_characters: int = Field(
+        default=256 * 1024, ge=0, description="Total length in characters of the parsed documents kept for the limit checks (least recently used first out)"
+    )
+    persisted_query_cache_characters: int = Field(
+        default=256 * 1024, ge=0, description="Total length in characters of the persisted query documents kept in memory per process"
+    )
     outbound_allow_private: bool = Field(default=False, description="Let outbound requests reach loopback, private and link-local addresses (never cloud metadata). For development and tests")
     debug: bool = Field(default=False, description="Starlette debug mode, which puts tracebacks in HTTP 500 responses. Rejected in production")
     allow_sqlite_in_production: bool = Field(default=False, description="Accept SQLite in production, which suits a deployment on one host only")
@@ -61,6 +79,14 @@ class Settings(BaseSettings):
         if environment not in ENVIRONMENTS:
             raise ValueError(f"{ENV_PREFIX}ENV must be one of {', '.join(ENVIRONMENTS)}, not {value!r}.")
         return environment
+
+    @field_validator("persisted_queries")
+    @classmethod
+    def _check_persisted_queries(cls, value: str) -> str:
+        mode = value.strip().lower()
+        if mode not in PERSISTED_QUERY_MODES:
+            raise ValueError(f"{ENV_PREFIX}PERSISTED_QUERIES must be one of {', '.join(PERSISTED_QUERY_MODES)}, not {value!r}.")
+        return mode
 
     @field_validator("database_url")
     @classmethod
@@ -121,6 +147,15 @@ class Settings(BaseSettings):
                 f"{ENV_PREFIX}ALLOW_SQLITE_IN_PRODUCTION=true for a deployment on a single host."
             )
         return problems
+
+    @property
+    def introspection_allowed(self) -> bool:
+        return self.introspection if self.introspection is not None else not self.is_production
+
+    @property
+    def field_suggestions(self) -> bool:
+        """Whether error messages may suggest field and type names ("Did you mean ...?")."""
+        return self.env == "development"
 
     @property
     def test_hooks_active(self) -> bool:

@@ -7,7 +7,7 @@ Ids are ULID strings in upper case; ordering by (updated_at, id) gives stable ke
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, String, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from db.types import UTCDateTime
@@ -191,4 +191,18 @@ class ConnectorVersionSubscriber(SQLModel, table=True):
     version_id: str = _ulid(foreign_key="connector_version.id", ondelete="CASCADE")
     product: str = Field(sa_type=String(255))
     reference: str = Field(sa_type=String(1024))
+    created_at: datetime = _timestamp()
+
+
+class PersistedQuery(SQLModel, table=True):
+    """A GraphQL document stored under the SHA-256 hash of its text.
+
+    Shared by every organisation: the hash names only the document, and running a
+    document still checks the caller's access to each organisation it reads.
+    """
+
+    __tablename__ = "persisted_query"
+
+    sha256: str = Field(sa_type=String(64), primary_key=True)
+    document: str = Field(sa_type=Text)
     created_at: datetime = _timestamp()

@@ -1,0 +1,308 @@
+"""Static limits on a GraphQL operation, checked after parsing and before any resolver runs.
+
+The checks walk the selected operation with every fragment spread and inline fragment
+expanded, so a fragment counts each time it is used. A request over a limit gets one
+error with the code LIMIT_EXCEEDED that names the limit and the setting that raises it.
+"""
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLInterfaceType,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLSyntaxError,
+    InlineFragmentNode,
+    IntValueNode,
+    ListValueNode,
+    NoSchemaIntrospectionCustomRule,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    VariableNode,
+    get_named_type,
+    parse,
+    validate,
+    value_from_ast_untyped,
+)
+
+from app.settings import ENV_PREFIX, Settings
+from resolvers.pagination import DEFAULT_PAGE_SIZE
+
+LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+# graphql-core 3.3 starts the message of its token limit with this text.
+TOKEN_LIMIT_MESSAGE = "Syntax Error: Document contains more than"
+# Field selections the walk visits before it gives up. Without a bound, fragments that
+# spread each other twice per level expand exponentially while staying under every other
+# limit. No document within the default token limit needs anywhere near this many.
+MAX_EXPANDED_SELECTIONS = 50_000
+# A list argument whose length bounds the field's list, as in `nodes(ids: [ID!]!)`.
+LIST_ARGUMENT = "ids"
+
+Value = TypeVar("Value")
+
+
+class LimitExceeded(Exception):
+    """An operation is over a configured limit; the message names the limit and its setting."""
+
+    def __init__(self, limit: str, message: str) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_depth: int
+    max_aliases: int
+    max_tokens: int
+    max_root_fields: int
+    max_page_size: int
+    max_nodes: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Limits":
+        return cls(
+            max_depth=settings.max_query_depth,
+            max_aliases=settings.max_aliases,
+            max_tokens=settings.max_tokens,
+            max_root_fields=settings.max_root_fields,
+            max_page_size=settings.max_page_size,
+            max_nodes=settings.max_nodes,
+        )
+
+
+@dataclass
+class ParsedDocument:
+    """A document parsed under the token limit, or the syntax error the parser raised."""
+
+    document: DocumentNode | None
+    syntax_error: GraphQLSyntaxError | None
+    introspection_errors: list[GraphQLError] | None = None
+
+
+class WeightedLRU(Generic[Value]):
+    """A least-recently-used cache of text-keyed values whose total weight stays within `max_weight`.
+
+    A value heavier than `max_weight` is never stored. The lock matters only when several
+    event loops share one cache, as the tests do with several servers in one process.
+    """
+
+    def __init__(self, max_weight: int) -> None:
+        self._max_weight = max_weight
+        self._weight = 0
+        self._entries: OrderedDict[str, tuple[Value, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: str) -> Value | None:
+        with self._lock:
+            item = self._entries.get(key)
+            if item is None:
+                return None
+            self._entries.move_to_end(key)
+            return item[0]
+
+    def put(self, key: str, value: Value, weight: int) -> None:
+        if weight > self._max_weight:
+            return
+        with self._lock:
+            if key in self._entries:
+                return
+            self._entries[key] = (value, weight)
+            self._weight += weight
+            while self._weight > self._max_weight:
+                _key, (_value, evicted) = self._entries.popitem(last=False)
+                self._weight -= evicted
+
+
+class DocumentParser:
+    """Parse documents under the token limit, keeping recent results in a bounded cache.
+
+    The cache weighs each document by its length in characters.
+    """
+
+    def __init__(self, max_tokens: int, max_cached_characters: int) -> None:
+        self._max_tokens = max_tokens
+        self.cache: WeightedLRU[ParsedDocument] = WeightedLRU(max_cached_characters)
+
+    def parse(self, text: str) -> ParsedDocument:
+        entry = self.cache.get(text)
+        if entry is not None:
+            return entry
+        try:
+            entry = ParsedDocument(parse(text, max_tokens=self._max_tokens), None)
+        except GraphQLSyntaxError as error:
+            entry = ParsedDocument(None, error)
+        self.cache.put(text, entry, len(text))
+        return entry
+
+
+def token_limit_error(parsed: ParsedDocument, limits: Limits) -> LimitExceeded | None:
+    error = parsed.syntax_error
+    if error is not None and error.message.startswith(TOKEN_LIMIT_MESSAGE):
+        return LimitExceeded(
+            "tokens", f"The document has more than {limits.max_tokens} tokens, the maximum ({ENV_PREFIX}MAX_TOKENS)."
+        )
+    return None
+
+
+def introspection_errors(schema: GraphQLSchema, parsed: ParsedDocument) -> list[GraphQLError]:
+    """Return the errors of graphql-core's NoSchemaIntrospectionCustomRule, computed once per document."""
+    if parsed.document is None:
+        return []
+    if parsed.introspection_errors is None:
+        parsed.introspection_errors = validate(schema, parsed.document, [NoSchemaIntrospectionCustomRule], hide_suggestions=True)
+    return parsed.introspection_errors
+
+
+@dataclass
+class _Totals:
+    aliases: int = 0
+    root_fields: int = 0
+    nodes: int = 0
+    selections: int = 0
+
+
+class _Walk:
+    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode], limits: Limits, variables: dict[str, Any]) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.limits = limits
+        self.variables = variables
+        self.totals = _Totals()
+
+    def selection_set(self, selection_set: SelectionSetNode, parent: GraphQLNamedType | None, depth: int, multiplier: int, spreads: frozenset[str]) -> None:
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                self.field(selection, parent, depth + 1, multiplier, spreads)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = self.schema.get_type(selection.type_condition.name.value) if selection.type_condition else parent
+                self.selection_set(selection.selection_set, condition, depth, multiplier, spreads)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                # An unknown or cyclic spread is left to validation, which reports it.
+                if fragment is None or name in spreads:
+                    continue
+                condition = self.schema.get_type(fragment.type_condition.name.value)
+                self.selection_set(fragment.selection_set, condition, depth, multiplier, spreads | {name})
+
+    def field(self, node: FieldNode, parent: GraphQLNamedType | None, depth: int, multiplier: int, spreads: frozenset[str]) -> None:
+        limits, totals = self.limits, self.totals
+        totals.selections += 1
+        if totals.selections > MAX_EXPANDED_SELECTIONS:
+            raise LimitExceeded(
+                "selections", f"The operation selects more than {MAX_EXPANDED_SELECTIONS} fields once its fragments are expanded."
+            )
+        if depth > limits.max_depth:
+            raise LimitExceeded("depth", f"The operation is nested more than {limits.max_depth} fields deep, the maximum ({ENV_PREFIX}MAX_QUERY_DEPTH).")
+        if node.alias is not None:
+            totals.aliases += 1
+            if totals.aliases > limits.max_aliases:
+                raise LimitExceeded("aliases", f"The operation has more than {limits.max_aliases} aliases, the maximum ({ENV_PREFIX}MAX_ALIASES).")
+        if depth == 1:
+            totals.root_fields += 1
+            if totals.root_fields > limits.max_root_fields:
+                raise LimitExceeded(
+                    "rootFields", f"The operation selects more than {limits.max_root_fields} root fields, the maximum ({ENV_PREFIX}MAX_ROOT_FIELDS)."
+                )
+
+        definition = parent.fields.get(node.name.value) if isinstance(parent, (GraphQLObjectType, GraphQLInterfaceType)) else None
+        if definition is None:
+            return
+        size = self.list_size(node, definition.args)
+        if size is not None:
+            multiplier *= size
+            totals.nodes += multiplier
+            if totals.nodes > limits.max_nodes:
+                raise LimitExceeded(
+                    "nodes",
+                    f"The operation may return more than {limits.max_nodes} nodes, the maximum ({ENV_PREFIX}MAX_NODES). "
+                    "The count multiplies the `first` or `last` of nested paginated fields; request smaller pages.",
+                )
+        if node.selection_set is not None:
+            self.selection_set(node.selection_set, get_named_type(definition.type), depth, multiplier, spreads)
+
+    def list_size(self, node: FieldNode, arguments: dict[str, Any]) -> int | None:
+        """Return the most nodes a field's list can contain, or None when its arguments do not bound it.
+
+        NOTE: lists without `first`, `last` or `ids` (such as a connector's connections)
+        count as one node, so the total is a lower bound wherever the walk meets them.
+        """
+        if "first" in arguments or "last" in arguments:
+            return self.page_size(node)
+        if LIST_ARGUMENT in arguments:
+            for argument in node.arguments or ():
+                if argument.name.value != LIST_ARGUMENT:
+                    continue
+                if isinstance(argument.value, ListValueNode):
+                    return len(argument.value.values)
+                if isinstance(argument.value, VariableNode):
+                    value = self.variables.get(argument.value.name.value)
+                    return len(value) if isinstance(value, list) else 1
+        return None
+
+    def page_size(self, node: FieldNode) -> int:
+        """Return the page size a paginated field requests, rejecting one over the maximum."""
+        sizes = {}
+        for argument in node.arguments or ():
+            name = argument.name.value
+            if name not in ("first", "last"):
+                continue
+            value: Any = None
+            if isinstance(argument.value, IntValueNode):
+                value = int(argument.value.value)
+            elif isinstance(argument.value, VariableNode):
+                value = self.variables.get(argument.value.name.value)
+            # Other values (strings, null, lists) fail validation or mean the default.
+            if isinstance(value, int) and not isinstance(value, bool):
+                sizes[name] = value
+        for name, size in sizes.items():
+            if size > self.limits.max_page_size:
+                raise LimitExceeded(
+                    "pageSize",
+                    f"`{name}` on field `{node.name.value}` is {size}; the maximum is {self.limits.max_page_size} ({ENV_PREFIX}MAX_PAGE_SIZE).",
+                )
+        # A negative size is rejected by the resolver; it counts as 0 here.
+        requested = sizes.get("first", sizes.get("last", DEFAULT_PAGE_SIZE))
+        return max(requested, 0)
+
+
+def select_operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode | None:
+    operations = [definition for definition in document.definitions if isinstance(definition, OperationDefinitionNode)]
+    if operation_name is not None:
+        return next((operation for operation in operations if operation.name and operation.name.value == operation_name), None)
+    return operations[0] if len(operations) == 1 else None
+
+
+def check_operation(
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, variables: dict[str, Any] | None, limits: Limits
+) -> None:
+    """Raise LimitExceeded when the operation that would run is over a limit.
+
+    A document without a runnable operation passes, because execution then reports the
+    missing or ambiguous operation itself.
+    """
+    operation = select_operation(document, operation_name)
+    if operation is None:
+        return
+    fragments = {definition.name.value: definition for definition in document.definitions if isinstance(definition, FragmentDefinitionNode)}
+    values: dict[str, Any] = {}
+    for definition in operation.variable_definitions or ():
+        if definition.default_value is not None:
+            values[definition.variable.name.value] = value_from_ast_untyped(definition.default_value)
+    values |= variables or {}
+
+    root = schema.get_root_type(operation.operation)
+    _Walk(schema, fragments, limits, values).selection_set(operation.selection_set, root, 0, 1, frozenset())
