@@ -6,11 +6,13 @@ loopback HTTP. Each test gets fresh organisations, so tests never see each other
 The `server` fixture is parametrized over the database backends, so every test that uses it
 runs once on SQLite and once on PostgreSQL. CONNECT_GATEWAY_TEST_BACKENDS (comma-separated,
 default "sqlite,postgresql") selects the backends. Each PostgreSQL test database is created
-fresh on 127.0.0.1:5432 and dropped at the end; when that server is not reachable, the
-PostgreSQL tests are skipped, or fail when CI=true.
+fresh on 127.0.0.1:5432 and dropped at the end, and the next run on the same host drops
+those of a run that was killed. When that server is not reachable, the PostgreSQL tests
+are skipped, or fail when CI=true.
 """
 
 import asyncio
+import hashlib
 import os
 import secrets
 import socket
@@ -66,6 +68,10 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+# Set once this test run has looked for databases left by killed runs.
+_stale_databases_dropped = False
+
+
 class PostgresUnavailable(Exception):
     """The PostgreSQL server for tests could not be reached or refused to create a database."""
 
@@ -74,20 +80,70 @@ def postgres_url(database: str) -> str:
     return f"postgresql+asyncpg://{POSTGRES_USER}@{POSTGRES_HOST}:{POSTGRES_PORT}/{database}"
 
 
-async def _run_maintenance(statement: str) -> None:
-    connection = await asyncpg.connect(
+async def _connect_maintenance() -> asyncpg.Connection:
+    return await asyncpg.connect(
         host=POSTGRES_HOST, port=POSTGRES_PORT, user=POSTGRES_USER, database=POSTGRES_MAINTENANCE_DATABASE, timeout=5
     )
+
+
+async def _run_maintenance(statement: str) -> None:
+    connection = await _connect_maintenance()
     try:
         await connection.execute(statement)
     finally:
         await connection.close()
 
 
-def create_postgres_database() -> str:
-    """Create an empty database with a random name and return that name."""
-    name = TEST_DATABASE_PREFIX + secrets.token_hex(6)
+def _host_tag() -> str:
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def _is_stale(name: str) -> bool:
+    """Return whether a test database was left by a test run on this host that no longer runs.
+
+    Names are cg_test_<host tag>_<pid>_<random>. A database of another host, or of a live
+    process, is never stale. A reused pid only keeps a stale database until a later run.
+    """
+    parts = name.removeprefix(TEST_DATABASE_PREFIX).split("_")
+    if len(parts) != 3 or parts[0] != _host_tag() or not parts[1].isdigit():
+        return False
     try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+async def _drop_stale_databases() -> None:
+    """Drop the test databases of killed test runs, such as a CI job that hit its time limit."""
+    connection = await _connect_maintenance()
+    try:
+        rows = await connection.fetch(
+            "SELECT datname FROM pg_database d WHERE starts_with(datname, $1)"
+            " AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
+            TEST_DATABASE_PREFIX,
+        )
+        for row in rows:
+            if _is_stale(row["datname"]):
+                # Without FORCE, a database that gained a session since the query stays.
+                try:
+                    await connection.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}"')
+                except asyncpg.ObjectInUseError:
+                    pass
+    finally:
+        await connection.close()
+
+
+def create_postgres_database() -> str:
+    """Create an empty database with a unique name and return that name."""
+    global _stale_databases_dropped
+    name = f"{TEST_DATABASE_PREFIX}{_host_tag()}_{os.getpid()}_{secrets.token_hex(4)}"
+    try:
+        if not _stale_databases_dropped:
+            asyncio.run(_drop_stale_databases())
+            _stale_databases_dropped = True
         asyncio.run(_run_maintenance(f'CREATE DATABASE "{name}"'))
     except (OSError, TimeoutError, asyncpg.PostgresError) as error:
         raise PostgresUnavailable(
