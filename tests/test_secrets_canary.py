@@ -549,7 +549,7 @@ ERROR_CASES = {
     ),
     "secret in oversized body": ErrorCase(
         post_raw(lambda t, c: json.dumps({"query": "query { __typename }", "variables": {"x": c.secret("big") + "x" * (17 * 1024 * 1024)}}).encode()),
-        "The request body is larger than 16777216 bytes",
+        "The request body is larger than ",
         413,
     ),
 }
