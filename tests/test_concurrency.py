@@ -12,13 +12,15 @@ missing write lock fails this check in some runs only (one in three, measured on
 
 import asyncio
 import json
+import sqlite3
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+import pytest
+from sqlalchemy import make_url, select, text
 
 from db import models
-from db.engine import Database
+from db.engine import POSTGRES_WRITE_LOCK_KEY, Database
 from resolvers.secrets import SecretBox
 from tests.conftest import FIXTURES, TEST_SECRET_KEY, Tenant
 from tests.documents import CREATE_CONNECTOR
@@ -135,3 +137,61 @@ async def test_concurrent_creates_all_accounted(tenant: Tenant) -> None:
     assert patched_secrets
     assert credential.public_data["clientId"] in patched_client_ids
     assert secret["clientSecret"] in patched_secrets
+
+
+def other_sqlite_writer_blocked(path: str) -> bool:
+    """Return whether a second connection fails to take the SQLite write lock at once."""
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError as error:
+        assert "database is locked" in str(error)
+        return True
+    finally:
+        other.close()
+
+
+async def test_sqlite_write_lock_taken_at_begin(empty_database_url: str) -> None:
+    if not empty_database_url.startswith("sqlite"):
+        pytest.skip("SQLite-only: BEGIN IMMEDIATE")
+    path = make_url(empty_database_url).database
+    assert path is not None
+    database = Database(empty_database_url)
+    try:
+        # Before any write, a SELECT alone must already hold the lock, which only BEGIN
+        # IMMEDIATE does; pysqlite's implicit BEGIN would wait for the first INSERT.
+        async with database.transaction() as session:
+            await session.execute(text("SELECT 1"))
+            blocked_in_write = other_sqlite_writer_blocked(path)
+        async with database.read() as session:
+            await session.execute(text("SELECT 1"))
+            blocked_in_read = other_sqlite_writer_blocked(path)
+    finally:
+        await database.dispose()
+
+    assert blocked_in_write
+    assert not blocked_in_read
+
+
+async def test_postgresql_write_lock_and_read_snapshot(empty_database_url: str) -> None:
+    if not empty_database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL-only: advisory lock and REPEATABLE READ")
+    database = Database(empty_database_url)
+    held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted"
+    try:
+        async with database.transaction() as session:
+            locks_in_write = (await session.execute(text(held))).scalar_one()
+            write_isolation = (await session.execute(text("SHOW transaction_isolation"))).scalar_one()
+        async with database.read() as session:
+            locks_in_read = (await session.execute(text(held))).scalar_one()
+            read_isolation = (await session.execute(text("SHOW transaction_isolation"))).scalar_one()
+    finally:
+        await database.dispose()
+
+    assert locks_in_write == 1
+    assert write_isolation == "read committed"
+    assert locks_in_read == 0
+    assert read_isolation == "repeatable read"
+    assert -(2**63) <= POSTGRES_WRITE_LOCK_KEY < 2**63
