@@ -564,6 +564,25 @@ def test_bad_page_argument_named(tenant: Tenant, document: str, case: tuple[dict
     assert fields == [{"field": field, "message": field_message}]
 
 
+@pytest.mark.parametrize("list_field", ["connectors", "credentials"])
+@pytest.mark.parametrize("argument", ["first", "last"])
+def test_page_size_over_limit_named(tenant: Tenant, list_field: str, argument: str) -> None:
+    document = CONNECTORS_PAGE if list_field == "connectors" else CREDENTIALS_PAGE
+
+    response = tenant.post(document, {"organisationId": tenant.organisation_id, argument: 101})
+
+    assert_clean(response)
+    assert response.status_code == 200
+    assert response.json() == {
+        "errors": [
+            {
+                "message": f"`{argument}` on field `{list_field}` is 101; the maximum is 100 (CONNECT_GATEWAY_MAX_PAGE_SIZE).",
+                "extensions": {"code": "LIMIT_EXCEEDED", "limit": "pageSize"},
+            }
+        ]
+    }
+
+
 def end_cursor(tenant: Tenant, document: str, key: str) -> str:
     page = tenant.graphql(document, {"organisationId": tenant.organisation_id, "first": 1})[key]
     assert page["totalCount"] >= 1
