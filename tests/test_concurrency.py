@@ -161,7 +161,7 @@ async def test_sqlite_write_lock_taken_at_begin(empty_database_url: str) -> None
     database = Database(empty_database_url)
     try:
         # Before any write, a SELECT alone must already hold the lock, which only BEGIN
-        # IMMEDIATE does; pysqlite's implicit BEGIN would wait for the first INSERT.
+        # IMMEDIATE does. pysqlite's implicit BEGIN would wait for the first INSERT.
         async with database.transaction() as session:
             await session.execute(text("SELECT 1"))
             blocked_in_write = other_sqlite_writer_blocked(path)
