@@ -47,6 +47,7 @@ PACKAGES = (
     ("/asyncio/", "starlette, httpx, asyncio"),
 )
 REPOSITORY = Path(__file__).resolve().parent.parent
+TOP_FUNCTIONS = 25
 
 
 def _package(file_path: str | None) -> str:
@@ -59,23 +60,27 @@ def _package(file_path: str | None) -> str:
         return "other installed packages"
     if file_path.startswith(str(REPOSITORY)):
         return "project (app, schema, resolvers, db, bench)"
-    return "Python standard library (enum, dataclasses, json, ...)"
+    # Built-in functions report "<built-in>" as their file and land here too.
+    return "Python standard library and built-in functions"
 
 
-def _self_times(frame: Any, totals: dict[str, float]) -> None:
-    """Add each frame's own time (outside its children) to the package the frame belongs to."""
+def _self_times(frame: Any, packages: dict[str, float], functions: dict[str, float]) -> None:
+    """Add each frame's own time (outside its children) to its package and to its function."""
     if frame.is_synthetic:
         # "[self]" and "[await]" leaves carry the time of their parent's code.
         if frame.identifier.startswith("[await]"):
-            totals["waiting (await, database thread, network)"] += frame.time
-        else:
-            owner = frame.parent
-            totals[_package(owner.file_path if owner else None)] += frame.time
+            packages["waiting (await, database thread, network)"] += frame.time
+            return
+        owner = frame.parent
+        packages[_package(owner.file_path if owner else None)] += frame.time
+        if owner is not None:
+            functions[f"{owner.function} ({owner.file_path_short}:{owner.line_no})"] += frame.time
         return
     if not frame.children:
-        totals[_package(frame.file_path)] += frame.time
+        packages[_package(frame.file_path)] += frame.time
+        functions[f"{frame.function} ({frame.file_path_short}:{frame.line_no})"] += frame.time
     for child in frame.children:
-        _self_times(child, totals)
+        _self_times(child, packages, functions)
 
 
 def _dataset(args: argparse.Namespace) -> Dataset:
@@ -144,11 +149,16 @@ async def _profile(dataset: Dataset, path: str, body: bytes, requests: int) -> N
 
     session = profiler.last_session
     sampled: dict[str, float] = defaultdict(float)
-    _self_times(session.root_frame(), sampled)
+    functions: dict[str, float] = defaultdict(float)
+    _self_times(session.root_frame(), sampled, functions)
     whole = sum(sampled.values()) or 1.0
     print(f"pyinstrument, {requests} requests, {session.duration:.2f} s sampled; own time by package:")
     for name, seconds in sorted(sampled.items(), key=lambda item: -item[1]):
         print(f"  {seconds / whole:6.1%}  {seconds * 1000 / requests:8.1f} ms/request  {name}")
+    print()
+    print(f"own time of the {TOP_FUNCTIONS} busiest functions:")
+    for name, seconds in sorted(functions.items(), key=lambda item: -item[1])[:TOP_FUNCTIONS]:
+        print(f"  {seconds / whole:6.1%}  {name}")
     print()
     print(profiler.output_text(unicode=False, color=False, show_all=False, short_mode=False)[:12000])
 
@@ -173,8 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="seed of the cached SQLite dataset (default 1)")
     parser.add_argument("--scenario", default="tree-100", help="scenario name as in bench.run, such as tree-100 or 'tree-100 limit'")
     parser.add_argument("--requests", type=int, default=10, help="requests per measurement (default 10)")
+    parser.add_argument("--url", help="database URL to use instead of the dataset's, such as a copy of it after ANALYZE")
     args = parser.parse_args(argv)
     dataset = _dataset(args)
+    if args.url:
+        dataset.url = args.url
     os.environ |= {
         "CONNECT_GATEWAY_DATABASE_URL": dataset.url,
         "CONNECT_GATEWAY_SECRET_KEY": BENCH_SECRET_KEY,

@@ -45,9 +45,9 @@ def _machine_line(result: dict[str, Any]) -> str:
     return (
         f"Run {machine['date']} on {source}, {result['dataset']['connectors']:,} connectors (seed {result['dataset']['seed']}).\n"
         f"Machine: {machine['cores']} cores ({machine['cpu']}), {machine['memory_gib']} GiB, Linux {machine['kernel']}, "
-        f"Python {machine['python']}, {machine['database']}; {packages}.\n"
-        f"Load average (1 minute) {load_start:.1f} at the start and {load_end:.1f} at the end of the run; "
-        "with other processes on the machine, CPU ms/request is steadier than the latencies."
+        f"Python {machine['python']}, {machine['database']}. Packages: {packages}.\n"
+        f"Load average (1 minute) {load_start:.1f} at the start and {load_end:.1f} at the end of the run. "
+        "With other processes on the machine, CPU ms/request is steadier than the latencies."
     )
 
 
@@ -96,7 +96,7 @@ def figures_section(result: dict[str, Any]) -> str:
     if deep and first:
         deep_limit, first_limit = scenarios.get("deep-page limit"), scenarios.get("tree-100 limit")
         text = (
-            f"deep-page is the tree-100 document at page {result['deep_page']:,}; against page 1 (tree-100) its p50 is "
+            f"deep-page is the tree-100 document at page {result['deep_page']:,}. Against page 1 (tree-100), its p50 is "
             f"{_ratio(deep['latency']['p50_ms'], first['latency']['p50_ms'])} and its CPU time "
             f"{_ratio(deep['cpu_ms_per_request'], first['cpu_ms_per_request'])} through GraphQL"
         )
@@ -111,10 +111,10 @@ def figures_section(result: dict[str, Any]) -> str:
     lines.append(
         "Latency: one worker and one connection, for at least "
         f"{result['latency_seconds']:g} s after a warm-up, longer for slow scenarios (requests measured: {samples}). "
-        f"CPU and SQL time per request: the mean of 5 requests sent one at a time to that worker; SQL time runs from "
+        f"CPU and SQL time per request: the mean of 5 requests sent one at a time to that worker. SQL time runs from "
         "sending a statement to having all its rows. "
         f"Throughput, p95 under load and memory: two workers, {result['concurrency']} connections for tree-20 and "
-        f"{result['other_concurrency']} for the others, for at least {result['throughput_seconds']:g} s; requests/s counts "
+        f"{result['other_concurrency']} for the others, for at least {result['throughput_seconds']:g} s, and requests/s counts "
         "the whole seconds between the first and the last response. "
         f"Peak RSS is VmHWM of the busier worker during that run (idle after start-up: {result['idle_resident_mib']:.0f} MiB). "
         "SQL statements include the API-key lookup and leave out BEGIN/COMMIT/ROLLBACK. "
