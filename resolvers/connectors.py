@@ -94,7 +94,28 @@ def _referenced_credential_ids(spec: dict[str, Any]) -> list[str]:
             for item in (connection.get("credentials") or {}).get(purpose) or []:
                 if item.get("credentialId"):
                     ids.append(item["credentialId"])
+                mtls_id = mtls_certificate_id(item.get("credential"))
+                if mtls_id:
+                    ids.append(mtls_id)
     return ids
+
+
+def mtls_certificate_id(credential: dict[str, Any] | None) -> str | None:
+    """Return the certificate an inline oauth2-client credential names for mTLS, if any."""
+    if not credential or credential.get("type") != "oauth2-client":
+        return None
+    value = (credential.get("data") or {}).get("mTLSCredentialId")
+    return value if isinstance(value, str) and value else None
+
+
+def check_mtls_certificate(
+    existing: dict[str, models.Credential], credential: dict[str, Any] | None, path: str, errors: FieldErrors
+) -> None:
+    """Check that an oauth2-client credential's mTLSCredentialId names a certificate of the caller."""
+    mtls_id = mtls_certificate_id(credential)
+    if mtls_id and credential is not None:
+        data_path = node_path(credential["data"], f"{path}.data")
+        _check_reference(existing, mtls_id, ("certificate",), f"{data_path}.mTLSCredentialId", errors)
 
 
 def check_references(spec: dict[str, Any], existing: dict[str, models.Credential], errors: FieldErrors) -> None:
@@ -124,9 +145,10 @@ def check_connection_references(
     """Check that each credentialId of a connection names a caller's credential that fits its config."""
     for purpose in PURPOSES:
         for position, item in enumerate((connection.get("credentials") or {}).get(purpose) or []):
+            item_path = f"{path}.credentials.{purpose}[{position}]"
+            check_mtls_certificate(existing, item.get("credential"), f"{item_path}.credential", errors)
             if not item.get("credentialId"):
                 continue
-            item_path = f"{path}.credentials.{purpose}[{position}]"
             credential = _check_reference(existing, item["credentialId"], None, f"{item_path}.credentialId", errors)
             config = configs.get(item["authSchemeConfigId"])
             if credential is not None and config is not None:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db import models
 from resolvers import limits
 from resolvers.checks import check_text, node_path
-from resolvers.connectors import require_organisation
+from resolvers.connectors import check_mtls_certificate, mtls_certificate_id, require_organisation
 from resolvers.context import Caller, Services
 from resolvers.credentials import build_credential, merged_credential_data, store_credential_data
 from resolvers.errors import DomainError, ErrorCode, FieldErrors, not_found
@@ -30,9 +30,24 @@ async def create_credential(services: Services, caller: Caller, organisation_id:
         services.secret_box, organisation_id, spec["type"], spec["name"], spec["data"], spec.get("expiresAt"), datetime.now(UTC)
     )
     async with services.database.transaction() as session:
+        await _check_mtls_reference(session, organisation_id, spec, "input", errors)
         session.add(credential)
     logger.info("credential created", extra={"organisation_id": organisation_id, "credential_id": credential.id})
     return credential
+
+
+async def _check_mtls_reference(
+    session: AsyncSession, organisation_id: str, credential: dict[str, Any], path: str, errors: FieldErrors
+) -> None:
+    """Reject an mTLSCredentialId that names no certificate credential of this organisation."""
+    mtls_id = mtls_certificate_id(credential)
+    if not mtls_id:
+        return
+    table = models.Credential
+    statement = select(table).where(table.id == mtls_id, table.organisation_id == organisation_id)
+    existing = {row.id: row for row in (await session.execute(statement)).scalars()}
+    check_mtls_certificate(existing, credential, path, errors)
+    errors.raise_if_any()
 
 
 async def _find_credential(session: AsyncSession, organisation_id: str, credential_id: str) -> models.Credential:
@@ -69,6 +84,8 @@ async def update_credential(
                 errors.raise_if_any()
             merged = merged_credential_data(services.secret_box, credential, patch)
             validate_credential_data(credential.type, merged, path, errors)
+            if patch.get("mTLSCredentialId"):
+                await _check_mtls_reference(session, organisation_id, {"type": credential.type, "data": patch}, "input", errors)
             errors.raise_if_any()
             store_credential_data(services.secret_box, credential, merged, now)
         if "name" in spec:

@@ -66,8 +66,6 @@ query Library {
 }
 """
 
-MTLS_IN_CLIENT_DATA = "mTLSCredentialId inside oauth2Client credential data is stored without checking that the caller owns it"
-
 SUBSCRIBER = {"product": "integrations", "reference": "b-integration"}
 B_ONLY_VERSION = "b-only-draft"
 
@@ -265,7 +263,6 @@ MUTATION_MATRIX: dict[str, list[Attempt]] = {
                 "organisationId": own.organisation_id,
                 "input": {"name": "client", "data": {"oauth2Client": client_data(b.certificate_credential_id)}},
             },
-            gap=MTLS_IN_CLIENT_DATA,
         ),
     ],
     "updateCredential": [
@@ -278,7 +275,6 @@ MUTATION_MATRIX: dict[str, list[Attempt]] = {
                 "id": own.client_credential_id,
                 "input": {"data": {"oauth2Client": {"mTLSEnabled": True, "mTLSCredentialId": b.certificate_credential_id}}},
             },
-            gap=MTLS_IN_CLIENT_DATA,
         ),
     ],
     "deleteCredential": [

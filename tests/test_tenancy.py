@@ -358,10 +358,6 @@ def test_own_references_accepted(tenant: Tenant) -> None:
     assert result["__typename"] == "HTTPConnector", result
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="mTLSCredentialId inside oauth2Client credential data is stored without checking that the caller owns it",
-)
 def test_foreign_mtls_in_client_data_absent(tenant: Tenant, holdings_of_b: Holdings) -> None:
     definition = connector_input("A")
     definition["authSchemeConfigs"].append(
