@@ -78,12 +78,18 @@ class Loaders:
         for connector in connectors:
             self.connector_by_id.prime(connector.id, connector)
 
+    def _owned(self, rows: list[Row]) -> list[Row]:
+        """Keep the rows of the caller's organisations.
+
+        Loaders fetch by primary key and filter tenancy here rather than in SQL: with an
+        extra `organisation_id IN (...)` term, SQLite without statistics may scan the whole
+        organisation instead of using the primary key.
+        """
+        return [row for row in rows if row.organisation_id in self._organisation_ids]
+
     async def _load_connectors(self, ids: list[str]) -> list[models.Connector | None]:
-        statement = select(models.Connector).where(
-            models.Connector.id.in_(ids),
-            models.Connector.organisation_id.in_(self._organisation_ids),
-        )
-        return _index(await self._all(statement), lambda row: row.id, ids)
+        statement = select(models.Connector).where(models.Connector.id.in_(ids))
+        return _index(self._owned(await self._all(statement)), lambda row: row.id, ids)
 
     async def _load_auth_scheme_configs(self, connector_ids: list[str]) -> list[list[models.AuthSchemeConfig]]:
         table = models.AuthSchemeConfig
@@ -102,8 +108,8 @@ class Loaders:
 
     async def _load_credentials(self, ids: list[str]) -> list[models.Credential | None]:
         table = models.Credential
-        statement = select(table).where(table.id.in_(ids), table.organisation_id.in_(self._organisation_ids))
-        return _index(await self._all(statement), lambda row: row.id, ids)
+        statement = select(table).where(table.id.in_(ids))
+        return _index(self._owned(await self._all(statement)), lambda row: row.id, ids)
 
     async def _load_versions(self, connector_ids: list[str]) -> list[list[models.ConnectorVersion]]:
         table = models.ConnectorVersion
@@ -130,7 +136,7 @@ class Loaders:
             select(link.credential_id, connection, connector)
             .join(connection, connection.id == link.connection_id)
             .join(connector, connector.id == connection.connector_id)
-            .where(link.credential_id.in_(credential_ids), connector.organisation_id.in_(self._organisation_ids))
+            .where(link.credential_id.in_(credential_ids))
             .order_by(link.credential_id, connection.created_at, connection.id)
         )
         rows: list[CredentialUsageRow] = []
@@ -138,6 +144,8 @@ class Loaders:
         async with self._session_factory() as session:
             # A connection that uses one credential for both action and trigger is one usage.
             for credential_id, conn, owner in await session.execute(statement):
+                if owner.organisation_id not in self._organisation_ids:
+                    continue
                 if (credential_id, conn.id) not in seen:
                     seen.add((credential_id, conn.id))
                     rows.append(CredentialUsageRow(credential_id, conn, owner))

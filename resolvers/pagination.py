@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import String, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.types import UTCDateTime
 from resolvers.errors import DomainError, ErrorCode, FieldError
 from resolvers.ids import parse_ulid
 
@@ -122,15 +123,17 @@ async def paginate(
     )
 
 
+def _keyset(table: Any, position: _Position) -> tuple[Any, Any]:
+    """Return (row key, cursor key) as row values, so both backends range-scan the index."""
+    cursor = tuple_(literal(position.updated_at, type_=UTCDateTime), literal(position.id, type_=String))
+    return tuple_(table.updated_at, table.id), cursor
+
+
 def _older_than(table: Any, position: _Position) -> Any:
-    return or_(
-        table.updated_at < position.updated_at,
-        and_(table.updated_at == position.updated_at, table.id < position.id),
-    )
+    row, cursor = _keyset(table, position)
+    return row < cursor
 
 
 def _newer_than(table: Any, position: _Position) -> Any:
-    return or_(
-        table.updated_at > position.updated_at,
-        and_(table.updated_at == position.updated_at, table.id > position.id),
-    )
+    row, cursor = _keyset(table, position)
+    return row > cursor
