@@ -24,6 +24,7 @@ from app.observability import note_caller, note_outcome, request_id_for
 from app.persisted import PersistedQueries, PersistedQueryError
 from app.state import AppState
 from resolvers.context import Caller, RequestContext
+from schema.compiled import compiled_execution
 
 logger = logging.getLogger("app.graphql")
 
@@ -220,6 +221,7 @@ async def _run_operation(
 
     context = RequestContext(caller=caller, services=state.services, request_id=request_id)
     allowed = (OperationType.QUERY,) if request.method == "GET" else (OperationType.QUERY, OperationType.MUTATION)
+    compiled_execution.set(settings.compiled_execution)
     try:
         result = await asyncio.wait_for(
             state.schema.execute(

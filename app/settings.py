@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     persisted_query_cache_characters: int = Field(
         default=256 * 1024, ge=0, description="Total length in characters of the persisted query documents kept in memory per process"
     )
+    compiled_execution: bool = Field(default=True, description="Serve supported queries from compiled plans instead of graphql-core's executor")
     outbound_allow_private: bool = Field(default=False, description="Let outbound requests reach loopback, private and link-local addresses (never cloud metadata). For development and tests")
     debug: bool = Field(default=False, description="Starlette debug mode, which puts tracebacks in HTTP 500 responses. Rejected in production")
     allow_sqlite_in_production: bool = Field(default=False, description="Accept SQLite in production, which suits a deployment on one host only")

@@ -5,6 +5,7 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 from strawberry.schema.config import StrawberryConfig
 
+from schema.compiled import CompiledExecutionExtension, DocumentCacheExtension
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.scalars import SCALAR_MAP
@@ -48,6 +49,7 @@ def build_schema() -> strawberry.Schema:
             AuthSchemeConfigCertificate,
         ],
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
+        extensions=[DocumentCacheExtension, CompiledExecutionExtension],
     )
 
 
