@@ -27,11 +27,30 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+class AccessLogQueryFilter(logging.Filter):
+    """Drop the query string from uvicorn's access log lines.
+
+    A GET request carries the GraphQL document and variables in its query string, and
+    those may hold secrets; the path alone is enough to trace a request.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
 def configure_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # SQL echo would print bound parameters, which include ciphertexts and names.
+    # SQL echo would print bound parameters, which include ciphertexts and names; the
+    # aiosqlite driver logs every statement with its parameters at DEBUG as well.
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(item, AccessLogQueryFilter) for item in access.filters):
+        access.addFilter(AccessLogQueryFilter())
