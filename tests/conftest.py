@@ -262,6 +262,23 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         yield url
 
 
+@pytest.fixture
+def sqlite_database_url(tmp_path: Path) -> str:
+    """The URL of a new, empty SQLite database, for behaviour only SQLite has."""
+    if "sqlite" not in TEST_BACKENDS:
+        pytest.skip(f"{BACKENDS_VARIABLE} leaves out sqlite")
+    return f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
+
+
+@pytest.fixture
+def postgresql_database_url() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, for behaviour only PostgreSQL has."""
+    if "postgresql" not in TEST_BACKENDS:
+        pytest.skip(f"{BACKENDS_VARIABLE} leaves out postgresql")
+    with postgres_database() as url:
+        yield url
+
+
 def issue_api_key(database_url: str, organisation_id: str) -> str:
     async def run() -> str:
         database = Database(database_url)

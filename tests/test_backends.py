@@ -107,7 +107,7 @@ def create_result(tenant: Tenant, definition: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_on_database(database_url: str, work: Any) -> Any:
-    """Run `work(database)` on a fresh engine for the server's database and dispose it."""
+    """Run `work(database)` on a fresh Database for `database_url`, then dispose it."""
 
     async def run() -> Any:
         database = Database(database_url)

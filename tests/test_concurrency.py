@@ -16,7 +16,6 @@ import sqlite3
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import make_url, select, text
 
 from db import models
@@ -153,12 +152,10 @@ def other_sqlite_writer_blocked(path: str) -> bool:
         other.close()
 
 
-async def test_sqlite_write_lock_taken_at_begin(empty_database_url: str) -> None:
-    if not empty_database_url.startswith("sqlite"):
-        pytest.skip("SQLite-only: BEGIN IMMEDIATE")
-    path = make_url(empty_database_url).database
+async def test_sqlite_write_lock_taken_at_begin(sqlite_database_url: str) -> None:
+    path = make_url(sqlite_database_url).database
     assert path is not None
-    database = Database(empty_database_url)
+    database = Database(sqlite_database_url)
     try:
         # Before any write, a SELECT alone must already hold the lock, which only BEGIN
         # IMMEDIATE does. pysqlite's implicit BEGIN would wait for the first INSERT.
@@ -175,10 +172,8 @@ async def test_sqlite_write_lock_taken_at_begin(empty_database_url: str) -> None
     assert not blocked_in_read
 
 
-async def test_postgresql_write_lock_and_read_snapshot(empty_database_url: str) -> None:
-    if not empty_database_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL-only: advisory lock and REPEATABLE READ")
-    database = Database(empty_database_url)
+async def test_postgresql_write_lock_and_read_snapshot(postgresql_database_url: str) -> None:
+    database = Database(postgresql_database_url)
     held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted"
     try:
         async with database.transaction() as session:

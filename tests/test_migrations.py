@@ -444,9 +444,8 @@ op.execute("SELECT * FROM no_such_table")
     assert "half_done" not in table_names(empty_database_url)
 
 
-def test_batch_recreate_keeps_child_rows(empty_database_url: str, tmp_path: Path) -> None:
-    if not empty_database_url.startswith("sqlite"):
-        pytest.skip("only SQLite recreates a table to alter it")
+def test_batch_recreate_keeps_child_rows(sqlite_database_url: str, tmp_path: Path) -> None:
+    # Only SQLite alters a table by recreating it, and PostgreSQL refuses to drop a parent table.
     scripts = scripts_with_revision(
         tmp_path,
         """
@@ -454,29 +453,28 @@ with op.batch_alter_table("connector", recreate="always"):
     pass
 """,
     )
-    upgrade(empty_database_url, "head")
-    on_connection(empty_database_url, add_connector_with_tag)
+    upgrade(sqlite_database_url, "head")
+    on_connection(sqlite_database_url, add_connector_with_tag)
 
-    upgrade_with(scripts, empty_database_url, "9999")
+    upgrade_with(scripts, sqlite_database_url, "9999")
 
-    tags = on_connection(empty_database_url, lambda connection: connection.execute(text("SELECT key, value FROM connector_tag")).all())
+    tags = on_connection(sqlite_database_url, lambda connection: connection.execute(text("SELECT key, value FROM connector_tag")).all())
     assert [tuple(row) for row in tags] == [("category", "crm")]
 
 
-def test_dangling_rows_fail_migration(empty_database_url: str, tmp_path: Path) -> None:
-    if not empty_database_url.startswith("sqlite"):
-        pytest.skip("PostgreSQL checks foreign keys on every statement")
+def test_dangling_rows_fail_migration(sqlite_database_url: str, tmp_path: Path) -> None:
+    # SQLite only: PostgreSQL checks foreign keys on every statement, even in a migration.
     scripts = scripts_with_revision(
         tmp_path,
         """
 op.execute("INSERT INTO connector_tag (connector_id, key, value) VALUES ('01JB00000000000000000000Z9', 'k', 'v')")
 """,
     )
-    upgrade(empty_database_url, "head")
+    upgrade(sqlite_database_url, "head")
 
     with pytest.raises(Exception, match="dangling foreign keys in connector_tag"):
-        upgrade_with(scripts, empty_database_url, "9999")
+        upgrade_with(scripts, sqlite_database_url, "9999")
 
-    assert current_revision(empty_database_url) == head_revision()
-    count = on_connection(empty_database_url, lambda connection: connection.execute(text("SELECT count(*) FROM connector_tag")).scalar_one())
+    assert current_revision(sqlite_database_url) == head_revision()
+    count = on_connection(sqlite_database_url, lambda connection: connection.execute(text("SELECT count(*) FROM connector_tag")).scalar_one())
     assert count == 0
