@@ -7,6 +7,7 @@ from sqlalchemy import exists, select
 
 from db import models
 from resolvers.context import Caller, Services
+from resolvers.errors import invalid
 from resolvers.pagination import Page, PageRequest, paginate, scope_of
 
 NODE_TABLES = (models.Connector, models.Connection, models.Credential, models.ConnectorVersion)
@@ -49,8 +50,20 @@ def _connector_conditions(organisation_id: str, filters: ConnectorFilter) -> lis
     return conditions + connector_filter_conditions(filters)
 
 
+def check_filter_text(values: dict[str, str | None]) -> None:
+    """Reject filter text with NUL bytes, which PostgreSQL refuses and SQLite never matches."""
+    for path, value in values.items():
+        if value is not None and "\x00" in value:
+            raise invalid(path, "must not contain NUL bytes (U+0000).")
+
+
 def connector_filter_conditions(filters: ConnectorFilter) -> list[Any]:
     """Return the conditions of every filter except `public` and the organisation."""
+    check_filter_text(
+        {"filter.name": filters.name}
+        | {f"filter.tags[{index}].key": tag.key for index, tag in enumerate(filters.tags)}
+        | {f"filter.tags[{index}].value": tag.value for index, tag in enumerate(filters.tags)}
+    )
     table = models.Connector
     conditions = []
     if filters.name:
@@ -85,6 +98,7 @@ async def list_credentials(
 ) -> Page | None:
     if not caller.may_act_for(organisation_id):
         return None
+    check_filter_text({"filter.name": filters.name})
     table = models.Credential
     conditions = [table.organisation_id == organisation_id]
     if filters.name:

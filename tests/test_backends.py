@@ -318,10 +318,6 @@ def test_maximum_length_name_stored_whole(tenant: Tenant, name: str) -> None:
     assert [node["name"] for node in credentials["nodes"]] == [name]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="filter text is not validated yet: SQLite returns an empty page and PostgreSQL fails with INTERNAL",
-)
 @pytest.mark.parametrize(
     ("document", "variables"),
     [
