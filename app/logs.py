@@ -31,7 +31,7 @@ class AccessLogQueryFilter(logging.Filter):
     """Drop the query string from uvicorn's access log lines.
 
     A GET request carries the GraphQL document and variables in its query string, and
-    those may hold secrets; the path alone is enough to trace a request.
+    those may contain secrets. The path alone is enough to trace a request.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:

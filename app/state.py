@@ -1,4 +1,4 @@
-"""What the app builds once at start-up and every request reads."""
+"""Application state, built once at start-up and read by every request."""
 
 from dataclasses import dataclass
 

@@ -1,7 +1,7 @@
 """API keys: issued once, stored only as a SHA-256 hash, each bound to one organisation.
 
-The keys carry 256 bits of randomness, so a fast hash is enough: nobody can search that
-space, and lookups stay one indexed query.
+The keys carry 256 bits of randomness, so a fast hash is enough because searching that
+space is infeasible, and lookups stay one indexed query.
 """
 
 import hashlib

@@ -284,7 +284,7 @@ def _oauth2_settings(
 def _grant_client_credential(
     services: Services, tree: ConnectorTree, config: dict[str, Any], existing: dict[str, models.Credential], now: datetime
 ) -> models.Credential:
-    """Return the oauth2-client credential that holds a grant's client id and secret.
+    """Return the oauth2-client credential that contains a grant's client id and secret.
 
     A grant that names an existing credential has it merge-patched with any client id or
     secret given; otherwise a new credential is created, so the secret never sits in the
