@@ -19,7 +19,19 @@ from strawberry.types.execution import PreExecutionError
 from app.auth import CSRF_MESSAGE, authenticate, cookie_rejected
 from app.errors import format_error
 from app.graphiql import graphiql_page
-from app.limits import LIMIT_EXCEEDED, DocumentParser, LimitExceeded, Limits, check_operation, introspection_errors, token_limit_error
+from app.cost import BASE_COST, actual_cost
+from app.limits import (
+    LIMIT_EXCEEDED,
+    DocumentParser,
+    Estimate,
+    LimitExceeded,
+    Limits,
+    check_operation,
+    cost_limit_error,
+    introspection_errors,
+    token_limit_error,
+)
+from app.metering import Metering
 from app.observability import note_caller, note_outcome, request_id_for
 from app.persisted import PersistedQueries, PersistedQueryError
 from app.state import AppState
@@ -215,9 +227,13 @@ async def _run_operation(
             return Outcome(_error_body(error.message, error.code), 400)
         return _request_error(error.message, error.code, media_type)
 
-    rejection = _check_limits(edge, state, document.text, params)
+    rejection, estimate = _check_limits(edge, state, document.text, params)
     if rejection is not None:
         return _request_error(rejection.message, rejection.code, media_type, **rejection.extensions)
+    metering = await Metering.start(state.rate_limiter, caller, estimate.cost)
+    if metering.refused:
+        body, headers = metering.refusal()
+        return Outcome(body, 429, headers)
 
     context = RequestContext(caller=caller, services=state.services, request_id=request_id)
     allowed = (OperationType.QUERY,) if request.method == "GET" else (OperationType.QUERY, OperationType.MUTATION)
@@ -236,7 +252,8 @@ async def _run_operation(
         )
     except InvalidOperationTypeError:
         note_outcome("request_error")
-        return Outcome(_error_body("Mutations must use POST.", "BAD_REQUEST"), 405, {"Allow": "POST"})
+        body = _error_body("Mutations must use POST.", "BAD_REQUEST") | await metering.finish(BASE_COST)
+        return Outcome(body, 405, {"Allow": "POST"})
     except TimeoutError:
         logger.warning(
             "operation timed out",
@@ -248,7 +265,8 @@ async def _run_operation(
             "(CONNECT_GATEWAY_EXECUTION_TIMEOUT_SECONDS) and was cancelled. A mutation may have been applied in part "
             "of its steps; read the objects again before retrying it."
         )
-        return Outcome(_error_body(message, "TIMEOUT"), 504)
+        # A cancelled operation keeps the estimate it was charged: its work was done.
+        return Outcome(_error_body(message, "TIMEOUT") | metering.charged_in_full(), 504)
 
     body: dict[str, Any] = {}
     request_error = isinstance(result, PreExecutionError) or (
@@ -260,6 +278,8 @@ async def _run_operation(
         ]
     if not request_error:
         body["data"] = result.data
+    actual = BASE_COST if request_error else actual_cost(result.data, estimate.mutation_fields)
+    body |= await metering.finish(actual)
     status = 400 if request_error and media_type == GRAPHQL_RESPONSE_JSON else 200
     if document.register and not request_error:
         await edge.persisted.register(document.text)
@@ -281,25 +301,31 @@ class Rejection:
     extensions: dict[str, Any] = field(default_factory=dict)
 
 
-def _check_limits(edge: "EdgeServices", state: AppState, text: str, params: OperationParams) -> Rejection | None:
-    """Return why the document may not run, checking the limits and introspection before any resolver."""
+def _check_limits(edge: "EdgeServices", state: AppState, text: str, params: OperationParams) -> tuple[Rejection | None, Estimate]:
+    """Say why the document may not run, checking the limits and introspection before any resolver.
+
+    Also return the operation's estimated cost, which is the base cost for a document
+    that does not parse.
+    """
     parsed = edge.parser.parse(text)
     exceeded = token_limit_error(parsed, edge.limits)
+    estimate = Estimate(BASE_COST, 0)
     if exceeded is None and parsed.document is not None:
         try:
-            check_operation(state.schema._schema, parsed.document, params.operation_name, params.variables, edge.limits)
+            estimate = check_operation(state.schema._schema, parsed.document, params.operation_name, params.variables, edge.limits)
         except LimitExceeded as error:
             exceeded = error
+    if exceeded is None and state.rate_limiter is not None:
+        exceeded = cost_limit_error(estimate.cost, state.rate_limiter.policy.max_cost)
     if exceeded is not None:
-        return Rejection(exceeded.message, LIMIT_EXCEEDED, {"limit": exceeded.limit})
+        return Rejection(exceeded.message, LIMIT_EXCEEDED, {"limit": exceeded.limit}), estimate
     if not state.settings.introspection_allowed:
         errors = introspection_errors(state.schema._schema, parsed)
         if errors:
-            return Rejection(
-                f"{errors[0].message} Introspection is off; set CONNECT_GATEWAY_INTROSPECTION=true to allow it.", "INTROSPECTION_DISABLED"
-            )
+            message = f"{errors[0].message} Introspection is off; set CONNECT_GATEWAY_INTROSPECTION=true to allow it."
+            return Rejection(message, "INTROSPECTION_DISABLED"), estimate
     # A syntax error other than the token limit is left to Strawberry, which reports it.
-    return None
+    return None, estimate
 
 
 @dataclass(frozen=True)

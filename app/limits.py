@@ -7,7 +7,7 @@ error with the code LIMIT_EXCEEDED that names the limit and the setting that rai
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from graphql import (
@@ -24,16 +24,21 @@ from graphql import (
     InlineFragmentNode,
     IntValueNode,
     ListValueNode,
+    GraphQLOutputType,
     NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
     VariableNode,
     get_named_type,
+    get_nullable_type,
+    is_list_type,
     parse,
     validate,
     value_from_ast_untyped,
 )
 
+from app.cost import BASE_COST, MUTATION_COST, UNBOUNDED_LIST_SIZE
 from app.settings import ENV_PREFIX, Settings
 from resolvers.pagination import DEFAULT_PAGE_SIZE
 
@@ -157,6 +162,19 @@ def token_limit_error(parsed: ParsedDocument, limits: Limits) -> LimitExceeded |
     return None
 
 
+def cost_limit_error(cost: int, max_cost: int) -> LimitExceeded | None:
+    """Refuse an operation that costs more than a full rate-limit bucket holds, which no wait would fix."""
+    if cost <= max_cost:
+        return None
+    return LimitExceeded(
+        "cost",
+        f"The operation is estimated to cost {cost} tokens, more than the {max_cost} a full rate-limit bucket contains "
+        f"({ENV_PREFIX}RATE_LIMIT_KEY_CAPACITY, {ENV_PREFIX}RATE_LIMIT_ORGANISATION_CAPACITY). Each object in the response "
+        "costs 1 and lists without a page size are estimated at "
+        f"{UNBOUNDED_LIST_SIZE} items; request smaller pages or fewer nested lists.",
+    )
+
+
 def introspection_errors(schema: GraphQLSchema, parsed: ParsedDocument) -> list[GraphQLError]:
     """Return the errors of graphql-core's NoSchemaIntrospectionCustomRule, computed once per document."""
     if parsed.document is None:
@@ -172,33 +190,79 @@ class _Totals:
     root_fields: int = 0
     nodes: int = 0
     selections: int = 0
+    # The estimated cost in rate-limit tokens (app.cost), without BASE_COST.
+    cost: int = 0
+    mutation_fields: int = 0
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Where the walk stands: the parent's depth, how many parents there may be, and which
+    fragments are being expanded.
+
+    `multiplier` multiplies paginated page sizes only (the nodes limit); `objects` counts
+    every object of the parent type that the response may hold (the cost estimate).
+    `page` is the page size of the paginated field being walked, which its `edges` or
+    `nodes` list returns.
+    """
+
+    depth: int = 0
+    multiplier: int = 1
+    objects: int = 1
+    page: int | None = None
+    spreads: frozenset[str] = frozenset()
 
 
 class _Walk:
-    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode], limits: Limits, variables: dict[str, Any]) -> None:
+    def __init__(
+        self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode], limits: Limits, variables: dict[str, Any], mutation: bool
+    ) -> None:
         self.schema = schema
         self.fragments = fragments
         self.limits = limits
         self.variables = variables
+        self.mutation = mutation
         self.totals = _Totals()
 
-    def selection_set(self, selection_set: SelectionSetNode, parent: GraphQLNamedType | None, depth: int, multiplier: int, spreads: frozenset[str]) -> None:
+    def selection_set(self, selection_set: SelectionSetNode, parent: GraphQLNamedType | None, scope: _Scope) -> None:
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                self.field(selection, parent, depth + 1, multiplier, spreads)
+                self.field(selection, parent, scope)
             elif isinstance(selection, InlineFragmentNode):
                 condition = self.schema.get_type(selection.type_condition.name.value) if selection.type_condition else parent
-                self.selection_set(selection.selection_set, condition, depth, multiplier, spreads)
+                self.selection_set(selection.selection_set, condition, scope)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 fragment = self.fragments.get(name)
                 # An unknown or cyclic spread is left to validation, which reports it.
-                if fragment is None or name in spreads:
+                if fragment is None or name in scope.spreads:
                     continue
                 condition = self.schema.get_type(fragment.type_condition.name.value)
-                self.selection_set(fragment.selection_set, condition, depth, multiplier, spreads | {name})
+                self.selection_set(fragment.selection_set, condition, replace(scope, spreads=scope.spreads | {name}))
 
-    def field(self, node: FieldNode, parent: GraphQLNamedType | None, depth: int, multiplier: int, spreads: frozenset[str]) -> None:
+    def field(self, node: FieldNode, parent: GraphQLNamedType | None, scope: _Scope) -> None:
+        depth = scope.depth + 1
+        self.count_field(node, depth)
+        definition = parent.fields.get(node.name.value) if isinstance(parent, (GraphQLObjectType, GraphQLInterfaceType)) else None
+        if definition is None:
+            return
+        if depth == 1 and self.mutation:
+            self.totals.mutation_fields += 1
+            self.totals.cost += MUTATION_COST
+
+        multiplier, page = scope.multiplier, None
+        size = self.list_size(node, definition.args)
+        if size is not None:
+            multiplier *= size
+            self.count_nodes(multiplier)
+            page = size
+        objects = scope.objects * self.objects_per_parent(definition.type, size, scope.page)
+        if node.selection_set is not None:
+            self.totals.cost += objects
+            child = _Scope(depth, multiplier, objects, page, scope.spreads)
+            self.selection_set(node.selection_set, get_named_type(definition.type), child)
+
+    def count_field(self, node: FieldNode, depth: int) -> None:
         limits, totals = self.limits, self.totals
         totals.selections += 1
         if totals.selections > MAX_EXPANDED_SELECTIONS:
@@ -218,21 +282,27 @@ class _Walk:
                     "rootFields", f"The operation selects more than {limits.max_root_fields} root fields, the maximum ({ENV_PREFIX}MAX_ROOT_FIELDS)."
                 )
 
-        definition = parent.fields.get(node.name.value) if isinstance(parent, (GraphQLObjectType, GraphQLInterfaceType)) else None
-        if definition is None:
-            return
-        size = self.list_size(node, definition.args)
-        if size is not None:
-            multiplier *= size
-            totals.nodes += multiplier
-            if totals.nodes > limits.max_nodes:
-                raise LimitExceeded(
-                    "nodes",
-                    f"The operation may return more than {limits.max_nodes} nodes, the maximum ({ENV_PREFIX}MAX_NODES). "
-                    "The count multiplies the `first` or `last` of nested paginated fields; request smaller pages.",
-                )
-        if node.selection_set is not None:
-            self.selection_set(node.selection_set, get_named_type(definition.type), depth, multiplier, spreads)
+    def count_nodes(self, nodes: int) -> None:
+        self.totals.nodes += nodes
+        if self.totals.nodes > self.limits.max_nodes:
+            raise LimitExceeded(
+                "nodes",
+                f"The operation may return more than {self.limits.max_nodes} nodes, the maximum ({ENV_PREFIX}MAX_NODES). "
+                "The count multiplies the `first` or `last` of nested paginated fields; request smaller pages.",
+            )
+
+    @staticmethod
+    def objects_per_parent(field_type: GraphQLOutputType, bounded_size: int | None, page: int | None) -> int:
+        """Estimate how many values of a field one parent object returns.
+
+        A list sized by its own arguments (`nodes(ids:)`) returns that many; a list under a
+        paginated field (its `edges` or `nodes`) returns the page; other lists are guessed.
+        """
+        if not is_list_type(get_nullable_type(field_type)):
+            return 1
+        if bounded_size is not None:
+            return bounded_size
+        return page if page is not None else UNBOUNDED_LIST_SIZE
 
     def list_size(self, node: FieldNode, arguments: dict[str, Any]) -> int | None:
         """Return the most nodes a field's list can contain, or None when its arguments do not bound it.
@@ -286,17 +356,25 @@ def select_operation(document: DocumentNode, operation_name: str | None) -> Oper
     return operations[0] if len(operations) == 1 else None
 
 
+@dataclass(frozen=True)
+class Estimate:
+    """What the limit checks learned about an operation that passed them."""
+
+    cost: int
+    mutation_fields: int
+
+
 def check_operation(
     schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, variables: dict[str, Any] | None, limits: Limits
-) -> None:
-    """Raise LimitExceeded when the operation that would run is over a limit.
+) -> Estimate:
+    """Raise LimitExceeded when the operation that would run is over a limit; else estimate its cost.
 
-    A document without a runnable operation passes, because execution then reports the
-    missing or ambiguous operation itself.
+    A document without a runnable operation passes with the base cost, because execution
+    then reports the missing or ambiguous operation itself.
     """
     operation = select_operation(document, operation_name)
     if operation is None:
-        return
+        return Estimate(BASE_COST, 0)
     fragments = {definition.name.value: definition for definition in document.definitions if isinstance(definition, FragmentDefinitionNode)}
     values: dict[str, Any] = {}
     for definition in operation.variable_definitions or ():
@@ -304,5 +382,7 @@ def check_operation(
             values[definition.variable.name.value] = value_from_ast_untyped(definition.default_value)
     values |= variables or {}
 
-    root = schema.get_root_type(operation.operation)
-    _Walk(schema, fragments, limits, values).selection_set(operation.selection_set, root, 0, 1, frozenset())
+    mutation = operation.operation == OperationType.MUTATION
+    walk = _Walk(schema, fragments, limits, values, mutation)
+    walk.selection_set(operation.selection_set, schema.get_root_type(operation.operation), _Scope())
+    return Estimate(BASE_COST + walk.totals.cost, walk.totals.mutation_fields)

@@ -24,6 +24,7 @@ from app.tracing import configure_tracing
 from db.engine import Database
 from db.migrate import current_revision, head_revision
 from resolvers.context import Services
+from resolvers.rate_limits import BucketPolicy, RateLimiter, RateLimitPolicy
 from resolvers.secrets import SecretBox
 from schema.schema import schema
 
@@ -36,7 +37,17 @@ logger = logging.getLogger("app")
 def build_state(settings: Settings) -> AppState:
     database = Database(settings.resolved_database_url())
     services = Services(database=database, secret_box=SecretBox(settings.secret_keys()))
-    return AppState(settings=settings, services=services, schema=schema)
+    return AppState(settings=settings, services=services, schema=schema, rate_limiter=_rate_limiter(settings, database))
+
+
+def _rate_limiter(settings: Settings, database: Database) -> RateLimiter | None:
+    if not settings.rate_limit_enabled:
+        return None
+    policy = RateLimitPolicy(
+        per_key=BucketPolicy(settings.rate_limit_key_capacity, settings.rate_limit_key_refill_per_second),
+        per_organisation=BucketPolicy(settings.rate_limit_organisation_capacity, settings.rate_limit_organisation_refill_per_second),
+    )
+    return RateLimiter(database, policy)
 
 
 async def healthz(_request: Request) -> JSONResponse:

@@ -19,9 +19,11 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from app.auth import authenticate
+from app.cost import REST_CREATE_COST
 from app.rest_json import connector_json, read_create_body
 from app.state import AppState
 from resolvers.connectors import create_http_connector, require_organisation
+from resolvers.context import Caller
 from resolvers.errors import HTTP_STATUS, DomainError, ErrorCode, FieldError
 from resolvers.ids import ULID_HINT, new_id, parse_ulid
 from resolvers.trees import load_connector_tree
@@ -111,6 +113,9 @@ async def _create(request: Request, state: AppState, log_facts: dict[str, str]) 
     organisation_id = _organisation_id(request)
     log_facts["organisation_id"] = organisation_id
     require_organisation(caller, organisation_id)
+    refusal = await _charge(state, caller)
+    if refusal is not None:
+        return refusal
 
     _check_content_type(request)
     body = read_create_body(_parse_json(await _read_body(request, state.settings.max_body_bytes)))
@@ -124,6 +129,19 @@ async def _create(request: Request, state: AppState, log_facts: dict[str, str]) 
     if tree is None:
         raise LookupError(f"connector {row.id} was created but cannot be read back")
     return _json_response(connector_json(tree), 201)
+
+
+async def _charge(state: AppState, caller: Caller) -> Response | None:
+    """Charge the request to the caller's rate-limit buckets; return the 429 response when one is short."""
+    if state.rate_limiter is None:
+        return None
+    charge = await state.rate_limiter.charge(caller, REST_CREATE_COST)
+    if charge.granted:
+        return None
+    wait = charge.retry_after_seconds
+    message = f"Rate limit reached: this request costs {REST_CREATE_COST} tokens and the caller's bucket refills enough in {wait} seconds."
+    body = error_body(ErrorCode.RESOURCE_EXHAUSTED, message, details=f"retry after {wait} seconds")
+    return _json_response(body, HTTP_STATUS[ErrorCode.RESOURCE_EXHAUSTED], {"Retry-After": str(wait)})
 
 
 async def create_http_connector_endpoint(request: Request) -> Response:

@@ -49,6 +49,15 @@ class Settings(BaseSettings):
     # The resolvers reject sizes over 100 themselves (resolvers.pagination.MAX_PAGE_SIZE), so this can only lower it.
     max_page_size: int = Field(default=100, gt=0, le=100, description="Largest `first` or `last` argument of a paginated field")
     max_nodes: int = Field(default=10_000, gt=0, description="Most list nodes an operation may return, computed before execution from page sizes")
+    rate_limit_enabled: bool = Field(default=True, description="Charge every request its cost from token buckets per API key and per organisation; HTTP 429 when one is empty")
+    # NOTE: the defaults are a starting point, not a measured fit: a full tree of 100 connectors
+    # is estimated at about 110,000 tokens and usually costs 2,000 to 5,000 once counted.
+    rate_limit_key_capacity: int = Field(default=250_000, gt=0, description="Tokens an API key's bucket holds when full; also the most one request may cost")
+    rate_limit_key_refill_per_second: float = Field(default=2_500, gt=0, description="Tokens an API key's bucket regains per second")
+    rate_limit_organisation_capacity: int = Field(
+        default=1_000_000, gt=0, description="Tokens an organisation's bucket, shared by all its keys, holds when full"
+    )
+    rate_limit_organisation_refill_per_second: float = Field(default=10_000, gt=0, description="Tokens an organisation's bucket regains per second")
     execution_timeout_seconds: float = Field(default=10, gt=0, description="Seconds an operation may run before it is cancelled with HTTP 504")
     introspection: bool | None = Field(default=None, description="Allow introspection queries. Unset means on in development and off in production")
     persisted_queries: str = Field(default="automatic", description="off, automatic (automatic persisted queries) or allowlist (only registered documents run)")

@@ -6,6 +6,7 @@ import strawberry
 
 from app.settings import Settings
 from resolvers.context import Services
+from resolvers.rate_limits import RateLimiter
 
 
 @dataclass(frozen=True)
@@ -13,3 +14,5 @@ class AppState:
     settings: Settings
     services: Services
     schema: strawberry.Schema
+    # None when CONNECT_GATEWAY_RATE_LIMIT_ENABLED is false.
+    rate_limiter: RateLimiter | None = None

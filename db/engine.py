@@ -115,6 +115,9 @@ class Database:
         self._reads = async_sessionmaker(read_engine, expire_on_commit=False)
         write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
         self._writes = async_sessionmaker(write_engine, expire_on_commit=False)
+        # PostgreSQL row-lock transactions run in READ COMMITTED without the global write
+        # lock; SQLite has one writer anyway, so they are its ordinary write transactions.
+        self._row_locks = self._writes if self.dialect == "sqlite" else async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -125,6 +128,17 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """Open a write transaction that commits on success and rolls back on any error."""
         async with self._writes() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def row_lock_transaction(self) -> AsyncIterator[AsyncSession]:
+        """Open a short write transaction that locks only the rows it selects FOR UPDATE.
+
+        For counters that every request touches, such as rate-limit buckets: on PostgreSQL
+        they must not queue behind the global write lock of `transaction`, and they lock
+        their own rows instead. The caller must lock every row it changes.
+        """
+        async with self._row_locks() as session, session.begin():
             yield session
 
     async def dispose(self) -> None:

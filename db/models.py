@@ -206,3 +206,18 @@ class PersistedQuery(SQLModel, table=True):
     sha256: str = Field(sa_type=String(64), primary_key=True)
     document: str = Field(sa_type=Text)
     created_at: datetime = _timestamp()
+
+
+class RateLimitBucket(SQLModel, table=True):
+    """The tokens left in one rate-limit bucket, shared by every replica.
+
+    `bucket` names the owner, such as `api-key:<id>` or `organisation:<id>`. The count is
+    stored as of `refilled_at` (seconds since the Unix epoch); readers add the refill for
+    the time since then, so idle buckets need no writes.
+    """
+
+    __tablename__ = "rate_limit_bucket"
+
+    bucket: str = Field(sa_type=String(64), primary_key=True)
+    tokens: float
+    refilled_at: float

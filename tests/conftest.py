@@ -332,3 +332,12 @@ def tenant(server: LiveServer, http: httpx.Client) -> Tenant:
 @pytest.fixture
 def other_tenant(server: LiveServer, http: httpx.Client) -> Tenant:
     return make_tenant(server, http)
+
+
+def without_cost(body: dict[str, Any]) -> dict[str, Any]:
+    """Return a response body without its `extensions.cost`, which every executed operation carries."""
+    extensions = dict(body.get("extensions", {}))
+    cost = extensions.pop("cost")
+    assert {"requested", "actual"} <= cost.keys(), cost
+    rest = {key: value for key, value in body.items() if key != "extensions"}
+    return rest | ({"extensions": extensions} if extensions else {})

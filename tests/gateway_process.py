@@ -69,14 +69,20 @@ class GatewayProcess:
                 self.kill()
 
 
-def spawn_gateway(database_url: str, log_path: Path, *, secret_key: str = TEST_SECRET_KEY) -> GatewayProcess:
-    """Start a gateway process without waiting for it; the caller polls with `wait_until`."""
+def spawn_gateway(
+    database_url: str, log_path: Path, *, secret_key: str = TEST_SECRET_KEY, settings: dict[str, str] | None = None
+) -> GatewayProcess:
+    """Start a gateway process without waiting for it; the caller polls with `wait_until`.
+
+    `settings` adds CONNECT_GATEWAY_* variables, given without the prefix.
+    """
     port = free_port()
     environment = os.environ | {
         "CONNECT_GATEWAY_DATABASE_URL": database_url,
         "CONNECT_GATEWAY_SECRET_KEY": secret_key,
         "CONNECT_GATEWAY_LOG_LEVEL": os.environ.get("CONNECT_GATEWAY_LOG_LEVEL", "WARNING"),
     }
+    environment |= {f"CONNECT_GATEWAY_{name.upper()}": value for name, value in (settings or {}).items()}
     command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"]
     with log_path.open("ab") as log:
         process = subprocess.Popen(command, env=environment, cwd=REPOSITORY, stdout=log, stderr=subprocess.STDOUT)

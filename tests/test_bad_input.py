@@ -325,8 +325,13 @@ TEN_MB = 10 * 1024 * 1024
 
 @pytest.fixture(scope="module")
 def large_body_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A server with raised limits, so 10 MB values and deep selections reach validation and the resolvers."""
-    settings = sqlite_settings(tmp_path_factory.mktemp("large-body"), max_body_bytes=32 * 1024 * 1024, max_query_depth=100, max_tokens=100_000)
+    """A server with raised limits, so 10 MB values and deep selections reach validation and the resolvers.
+
+    Rate limits are off, because the cost estimate of 20 nested lists is far over any bucket.
+    """
+    settings = sqlite_settings(
+        tmp_path_factory.mktemp("large-body"), max_body_bytes=32 * 1024 * 1024, max_query_depth=100, max_tokens=100_000, rate_limit_enabled=False
+    )
     live = start_server(settings)
     yield live
     live.stop()
