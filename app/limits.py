@@ -163,7 +163,7 @@ def token_limit_error(parsed: ParsedDocument, limits: Limits) -> LimitExceeded |
 
 
 def cost_limit_error(cost: int, max_cost: int) -> LimitExceeded | None:
-    """Refuse an operation that costs more than a full rate-limit bucket holds, which no wait would fix."""
+    """Reject an operation that costs more than a full rate-limit bucket contains, which no wait would fix."""
     if cost <= max_cost:
         return None
     return LimitExceeded(
@@ -255,7 +255,8 @@ class _Walk:
         if size is not None:
             multiplier *= size
             self.count_nodes(multiplier)
-            page = size
+            # Only a paginated field's page sizes its `edges` and `nodes`; `nodes(ids:)` is the list itself.
+            page = size if "first" in definition.args or "last" in definition.args else None
         objects = scope.objects * self.objects_per_parent(definition.type, size, scope.page)
         if node.selection_set is not None:
             self.totals.cost += objects

@@ -15,13 +15,16 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from graphql import parse
 
 from app.cost import BASE_COST, MUTATION_COST, REST_CREATE_COST, UNBOUNDED_LIST_SIZE, count_objects
+from app.limits import Estimate, Limits, check_operation
 from db.engine import Database
 from db.migrate import upgrade
 from resolvers.context import Caller
 from resolvers.ids import new_id
 from resolvers.rate_limits import BucketPolicy, CostOverCapacity, RateLimiter, RateLimitPolicy
+from schema.schema import schema
 from tests.conftest import (
     FIXTURES,
     TEST_BACKENDS,
@@ -409,3 +412,13 @@ def test_replicas_share_buckets(tmp_path: Path) -> None:
 
     assert left_on_b <= FRESH_REMAINING - spent + REFILL_MARGIN
     assert refused.status_code == 429, refused.text
+
+
+def test_estimate_of_nodes_by_ids() -> None:
+    document = parse("query($ids: [ID!]!) { nodes(ids: $ids) { ... on Connector { id connections { id } } } }")
+    limits = Limits(max_depth=10, max_aliases=15, max_tokens=2000, max_root_fields=10, max_page_size=100, max_nodes=10_000)
+
+    estimate = check_operation(schema._schema, document, None, {"ids": ["A", "B", "C"]}, limits)
+
+    # Three nodes, each with UNBOUNDED_LIST_SIZE connections.
+    assert estimate == Estimate(BASE_COST + 3 + 3 * UNBOUNDED_LIST_SIZE, 0)
