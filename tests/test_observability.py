@@ -365,8 +365,14 @@ def test_multiprocess_metrics_merge_workers(tmp_path: Path) -> None:
 # Tracing
 
 
-def test_span_per_request(gateway: LiveServer, caller: Caller, span_exporter: InMemorySpanExporter) -> None:
+def forget_earlier_spans(gateway: LiveServer, span_exporter: InMemorySpanExporter) -> None:
+    """Export the spans that earlier tests left queued in the batch processor, then drop them."""
+    gateway.app.state.tracing.force_flush()
     span_exporter.clear()
+
+
+def test_span_per_request(gateway: LiveServer, caller: Caller, span_exporter: InMemorySpanExporter) -> None:
+    forget_earlier_spans(gateway, span_exporter)
     traceparent = f"00-{TRACE_ID}-{PARENT_SPAN_ID}-01"
 
     response = caller.page(1, headers={"traceparent": traceparent, "X-Request-Id": "req-traced"})
@@ -389,7 +395,7 @@ def test_span_per_request(gateway: LiveServer, caller: Caller, span_exporter: In
 
 
 def test_span_never_holds_variables(gateway: LiveServer, caller: Caller, span_exporter: InMemorySpanExporter) -> None:
-    span_exporter.clear()
+    forget_earlier_spans(gateway, span_exporter)
 
     caller.create_connector("traced canary", access_token=CANARY)
 
