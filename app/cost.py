@@ -30,11 +30,13 @@ def count_objects(data: Any) -> int:
     pending = list(data.values())
     while pending:
         value = pending.pop()
-        if isinstance(value, dict):
+        # Exact type checks: the executor builds plain dicts and lists, and this runs once per value.
+        kind = type(value)
+        if kind is dict:
             count += 1
-            pending.extend(value.values())
-        elif isinstance(value, list):
-            pending.extend(value)
+            pending += value.values()
+        elif kind is list:
+            pending += value
     return count
 
 
