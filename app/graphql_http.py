@@ -20,6 +20,7 @@ from app.auth import CSRF_MESSAGE, authenticate, cookie_rejected
 from app.errors import format_error
 from app.graphiql import graphiql_page
 from app.limits import LIMIT_EXCEEDED, DocumentParser, LimitExceeded, Limits, check_operation, introspection_errors, token_limit_error
+from app.operations import operation_selection_error
 from app.observability import note_caller, note_outcome, request_id_for
 from app.persisted import PersistedQueries, PersistedQueryError
 from app.state import AppState
@@ -215,7 +216,7 @@ async def _run_operation(
             return Outcome(_error_body(error.message, error.code), 400)
         return _request_error(error.message, error.code, media_type)
 
-    rejection = _check_limits(edge, state, document.text, params)
+    rejection = _check_document(edge, state, document.text, params)
     if rejection is not None:
         return _request_error(rejection.message, rejection.code, media_type, **rejection.extensions)
 
@@ -281,11 +282,14 @@ class Rejection:
     extensions: dict[str, Any] = field(default_factory=dict)
 
 
-def _check_limits(edge: "EdgeServices", state: AppState, text: str, params: OperationParams) -> Rejection | None:
-    """Return why the document may not run, checking the limits and introspection before any resolver."""
+def _check_document(edge: "EdgeServices", state: AppState, text: str, params: OperationParams) -> Rejection | None:
+    """Return why the document may not run, checking the operation name, limits and introspection before any resolver."""
     parsed = edge.parser.parse(text)
     exceeded = token_limit_error(parsed, edge.limits)
     if exceeded is None and parsed.document is not None:
+        selection_error = operation_selection_error(parsed.document, params.operation_name)
+        if selection_error is not None:
+            return Rejection(selection_error, "BAD_REQUEST")
         try:
             check_operation(state.schema._schema, parsed.document, params.operation_name, params.variables, edge.limits)
         except LimitExceeded as error:

@@ -25,7 +25,6 @@ from graphql import (
     IntValueNode,
     ListValueNode,
     NoSchemaIntrospectionCustomRule,
-    OperationDefinitionNode,
     SelectionSetNode,
     VariableNode,
     get_named_type,
@@ -34,6 +33,7 @@ from graphql import (
     value_from_ast_untyped,
 )
 
+from app.operations import select_operation
 from app.settings import ENV_PREFIX, Settings
 from resolvers.pagination import DEFAULT_PAGE_SIZE
 
@@ -279,20 +279,13 @@ class _Walk:
         return max(requested, 0)
 
 
-def select_operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode | None:
-    operations = [definition for definition in document.definitions if isinstance(definition, OperationDefinitionNode)]
-    if operation_name is not None:
-        return next((operation for operation in operations if operation.name and operation.name.value == operation_name), None)
-    return operations[0] if len(operations) == 1 else None
-
-
 def check_operation(
     schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, variables: dict[str, Any] | None, limits: Limits
 ) -> None:
     """Raise LimitExceeded when the operation that would run is over a limit.
 
-    A document without a runnable operation passes, because execution then reports the
-    missing or ambiguous operation itself.
+    A document without a runnable operation passes, because the endpoint rejects it
+    separately (app.operations.operation_selection_error).
     """
     operation = select_operation(document, operation_name)
     if operation is None:
