@@ -105,7 +105,7 @@ class OneOfNullableVariableRule(OneOfInputValidationRule):
 
 
 def gateway_rules(rules: Sequence[type[ASTValidationRule]]) -> list[type[ASTValidationRule]]:
-    """Return `rules` with ValuesOfCorrectTypeRule replaced by the path-naming rule, plus Strawberry's Maybe rule and the reduced one-of rule."""
+    """Return `rules` with ValuesOfCorrectTypeRule replaced, plus Strawberry's Maybe rule and the reduced one-of rule."""
     replaced = [ValuesOfCorrectTypeWithPathRule if rule is ValuesOfCorrectTypeRule else rule for rule in rules]
     return [*replaced, MaybeNullValidationRule, OneOfNullableVariableRule]
 
