@@ -684,6 +684,11 @@ def add_connection(name: str) -> Callable[[dict[str, Any]], None]:
 
 
 ABSOLUTE_URL = "must be an absolute http or https URL, such as https://api.example.com."
+USERINFO = "must not contain a user name or password before the host (user:password@); store them in a credential instead."
+TOKEN_RULE = "use only ASCII letters, digits and the characters !#$%&'*+-.^_`|~, without spaces, colons or other separators."
+HEADER_NAME = f"is not a valid HTTP header name: {TOKEN_RULE}"
+COOKIE_NAME = f"is not a valid cookie name: {TOKEN_RULE}"
+HMAC_CONFIG = {"id": "sig", "description": "", "name": "X-Signature", "in": "HEADER", "algorithm": "SHA256", "digestInputs": ["BODY"]}
 EXACTLY_ONE = "must set exactly one of credentialId (an existing credential) and credential (a new one)."
 GRANT_PAIR = "is required when the other of credentialId and organisationId is set; give both to reuse a client credential, or neither to create one."
 
@@ -701,6 +706,23 @@ RULES = {
         [("authSchemeConfigs[1].oauth2.authorizeUrl", ABSOLUTE_URL)],
     ),
     "javascript documentationURL": (set_value(("documentationURL",), "javascript:alert(1)"), [("documentationURL", ABSOLUTE_URL)]),
+    "user and password in baseUrl": (set_value(("baseUrl",), "https://admin:hunter2@api.example.com/v1"), [("baseUrl", USERINFO)]),
+    "user in tokenUrl": (
+        set_value(("authSchemeConfigs", 1, "oauth2", "tokenUrl"), "https://client@auth.example.com/token"),
+        [("authSchemeConfigs[1].oauth2.tokenUrl", USERINFO)],
+    ),
+    "user and password in imageURL": (set_value(("imageURL",), "https://me:pw@cdn.example.com/logo.png"), [("imageURL", USERINFO)]),
+    "space in api-key header name": (set_value(("authSchemeConfigs", 0, "apiKey", "name"), "X Api Key"), [("authSchemeConfigs[0].apiKey.name", HEADER_NAME)]),
+    "colon in api-key header name": (set_value(("authSchemeConfigs", 0, "apiKey", "name"), "X-Api-Key:"), [("authSchemeConfigs[0].apiKey.name", HEADER_NAME)]),
+    "non-ASCII api-key header name": (set_value(("authSchemeConfigs", 0, "apiKey", "name"), "X-Schlüssel"), [("authSchemeConfigs[0].apiKey.name", HEADER_NAME)]),
+    "semicolon in cookie name": (
+        set_value(("authSchemeConfigs", 0, "apiKey"), {"id": "key", "description": "", "name": "session;id", "in": "COOKIE"}),
+        [("authSchemeConfigs[0].apiKey.name", COOKIE_NAME)],
+    ),
+    "newline in hmac header name": (
+        set_value(("authSchemeConfigs", 2), {"hmac": HMAC_CONFIG | {"name": "X-Signature\r\nX-Injected"}}),
+        [("authSchemeConfigs[2].hmac.name", HEADER_NAME)],
+    ),
     "duplicate config id": (
         set_value(("authSchemeConfigs", 2), {"certificate": {"id": "key", "description": ""}}),
         [("authSchemeConfigs[2].certificate.id", "repeats the id 'key' of authSchemeConfigs[0]; ids must be unique within the connector.")],
@@ -770,6 +792,25 @@ def test_validation_rule_reported(tenant: Tenant, case: tuple[Callable[[dict[str
     assert error["message"] == "The input is invalid; see `fields` for each problem."
     assert [(item["field"], item["message"]) for item in error["fields"]] == expected
     assert_nothing_written(tenant)
+
+
+def test_userinfo_password_not_echoed(tenant: Tenant) -> None:
+    definition = valid_input()
+    definition["baseUrl"] = "https://admin:userinfo-password-canary@api.example.com"
+
+    response = create(tenant, definition)
+
+    assert error_of(response)["fields"] == [{"field": "baseUrl", "message": USERINFO}]
+    assert "userinfo-password-canary" not in response.text
+
+
+def test_query_parameter_name_not_a_token(tenant: Tenant) -> None:
+    definition = valid_input()
+    definition["authSchemeConfigs"][0]["apiKey"] |= {"name": "api key[0]", "in": "QUERY"}
+
+    result = create(tenant, definition).json()["data"]["createHTTPConnector"]
+
+    assert result["__typename"] == "HTTPConnector", result
 
 
 COMBINED_RULES = (
