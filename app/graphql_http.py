@@ -32,6 +32,7 @@ from app.limits import (
     token_limit_error,
 )
 from app.metering import Metering
+from app.operations import operation_selection_error
 from app.observability import note_caller, note_outcome, request_id_for
 from app.persisted import PersistedQueries, PersistedQueryError
 from app.state import AppState
@@ -227,7 +228,7 @@ async def _run_operation(
             return Outcome(_error_body(error.message, error.code), 400)
         return _request_error(error.message, error.code, media_type)
 
-    rejection, estimate = _check_limits(edge, state, document.text, params)
+    rejection, estimate = _check_document(edge, state, document.text, params)
     if rejection is not None:
         return _request_error(rejection.message, rejection.code, media_type, **rejection.extensions)
     metering = await Metering.start(state.rate_limiter, caller, estimate.cost)
@@ -301,8 +302,8 @@ class Rejection:
     extensions: dict[str, Any] = field(default_factory=dict)
 
 
-def _check_limits(edge: "EdgeServices", state: AppState, text: str, params: OperationParams) -> tuple[Rejection | None, Estimate]:
-    """Say why the document may not run, checking the limits and introspection before any resolver.
+def _check_document(edge: "EdgeServices", state: AppState, text: str, params: OperationParams) -> tuple[Rejection | None, Estimate]:
+    """Say why the document may not run, checking the operation name, limits and introspection before any resolver.
 
     Also return the operation's estimated cost, which is the base cost for a document
     that does not parse.
@@ -311,6 +312,9 @@ def _check_limits(edge: "EdgeServices", state: AppState, text: str, params: Oper
     exceeded = token_limit_error(parsed, edge.limits)
     estimate = Estimate(BASE_COST, 0)
     if exceeded is None and parsed.document is not None:
+        selection_error = operation_selection_error(parsed.document, params.operation_name)
+        if selection_error is not None:
+            return Rejection(selection_error, "BAD_REQUEST"), estimate
         try:
             estimate = check_operation(state.schema._schema, parsed.document, params.operation_name, params.variables, edge.limits)
         except LimitExceeded as error:

@@ -26,7 +26,6 @@ from graphql import (
     ListValueNode,
     GraphQLOutputType,
     NoSchemaIntrospectionCustomRule,
-    OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
     VariableNode,
@@ -39,6 +38,7 @@ from graphql import (
 )
 
 from app.cost import BASE_COST, MUTATION_COST, UNBOUNDED_LIST_SIZE
+from app.operations import select_operation
 from app.settings import ENV_PREFIX, Settings
 from resolvers.pagination import DEFAULT_PAGE_SIZE
 
@@ -350,13 +350,6 @@ class _Walk:
         return max(requested, 0)
 
 
-def select_operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode | None:
-    operations = [definition for definition in document.definitions if isinstance(definition, OperationDefinitionNode)]
-    if operation_name is not None:
-        return next((operation for operation in operations if operation.name and operation.name.value == operation_name), None)
-    return operations[0] if len(operations) == 1 else None
-
-
 @dataclass(frozen=True)
 class Estimate:
     """What the limit checks learned about an operation that passed them."""
@@ -370,8 +363,8 @@ def check_operation(
 ) -> Estimate:
     """Raise LimitExceeded when the operation that would run is over a limit; else estimate its cost.
 
-    A document without a runnable operation passes with the base cost, because execution
-    then reports the missing or ambiguous operation itself.
+    A document without a runnable operation passes with the base cost, because the
+    endpoint rejects it separately (app.operations.operation_selection_error).
     """
     operation = select_operation(document, operation_name)
     if operation is None:

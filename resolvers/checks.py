@@ -1,11 +1,16 @@
 """Field-level checks shared by every input that the gateway validates."""
 
+import string
 from typing import Any
 from urllib.parse import urlsplit
 
 from resolvers.errors import FieldErrors
 from resolvers.ids import ULID_HINT, parse_ulid
 from resolvers.limits import MAX_SECRET_LENGTH, MAX_URL_LENGTH
+
+# The characters of a token (RFC 9110, section 5.6.2), which header field names and cookie
+# names (RFC 6265, section 4.1.1) consist of.
+TOKEN_CHARACTERS = frozenset(string.ascii_letters + string.digits + "!#$%&'*+-.^_`|~")
 
 
 def node_path(node: dict[str, Any], default: str) -> str:
@@ -60,6 +65,9 @@ def check_url(errors: FieldErrors, path: str, value: Any, *, allow_empty: bool =
     if not is_absolute_http_url(value):
         hint = " or empty for the client credentials grant" if allow_empty else ""
         errors.add(path, f"must be an absolute http or https URL{hint}, such as https://api.example.com.")
+    elif has_userinfo(value):
+        # The message never quotes the URL, because the userinfo may hold a password.
+        errors.add(path, "must not contain a user name or password before the host (user:password@); store them in a credential instead.")
 
 
 def is_absolute_http_url(value: str) -> bool:
@@ -70,6 +78,27 @@ def is_absolute_http_url(value: str) -> bool:
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.netloc.startswith(("@", ":"))
+
+
+def has_userinfo(value: str) -> bool:
+    """Return whether an absolute URL has userinfo (`user@` or `user:password@`) before its host."""
+    return "@" in urlsplit(value).netloc
+
+
+def check_token(errors: FieldErrors, path: str, value: Any, kind: str) -> None:
+    """Record a problem when a non-empty string has a character that a token may not contain.
+
+    `kind` names what the token is, such as "HTTP header name". The value is not quoted, so
+    a secret pasted into the field by mistake is not echoed.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return
+    if not set(value) <= TOKEN_CHARACTERS:
+        errors.add(
+            path,
+            f"is not a valid {kind}: use only ASCII letters, digits and the characters !#$%&'*+-.^_`|~, "
+            "without spaces, colons or other separators.",
+        )
 
 
 def check_list(errors: FieldErrors, path: str, value: Any, max_items: int, *, required: bool = False) -> list[Any]:

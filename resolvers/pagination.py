@@ -89,6 +89,15 @@ def check_page_request(request: PageRequest) -> None:
         raise _invalid("last", "cannot be combined with first; page forwards with first/after or backwards with last/before.")
 
 
+def page_size(request: PageRequest) -> int:
+    """Return the number of rows a page request reads: `last`, else `first`, else DEFAULT_PAGE_SIZE."""
+    if request.last is not None:
+        return request.last
+    if request.first is not None:
+        return request.first
+    return DEFAULT_PAGE_SIZE
+
+
 async def paginate(
     session: AsyncSession, table: Any, conditions: list[Any], request: PageRequest, scope: str
 ) -> Page:
@@ -104,7 +113,7 @@ async def paginate(
         keyset.append(_newer_than(table, before))
 
     backwards = request.last is not None
-    size = request.last if backwards else (request.first if request.first is not None else DEFAULT_PAGE_SIZE)
+    size = page_size(request)
     order = (table.updated_at.asc(), table.id.asc()) if backwards else (table.updated_at.desc(), table.id.desc())
     statement = select(table).where(*keyset).order_by(*order).limit(size + 1)
     rows = list((await session.execute(statement)).scalars())
@@ -117,7 +126,7 @@ async def paginate(
     return Page(
         rows=rows,
         cursors=[encode_cursor(scope, row.updated_at, row.id) for row in rows],
-        has_next_page=has_more if not backwards else before is not None,
+        has_next_page=before is not None if backwards else has_more,
         has_previous_page=has_more if backwards else after is not None,
         total_count=total,
     )

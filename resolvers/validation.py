@@ -15,6 +15,7 @@ from resolvers.checks import (
     check_object,
     check_secret_text,
     check_text,
+    check_token,
     check_url,
     node_path,
 )
@@ -24,6 +25,8 @@ from resolvers.errors import FieldErrors
 SCHEME_TYPES = ("none", "api-key", "basic-auth", "oauth2", "hmac", "certificate")
 GRANT_TYPES = ("authorization_code", "client_credentials", "password")
 LOCATIONS = ("query", "header", "cookie")
+# Locations whose parameter name must be a token; a query parameter name may be any text.
+TOKEN_LOCATIONS = {"header": "HTTP header name", "cookie": "cookie name"}
 HMAC_ALGORITHMS = ("sha1", "sha256", "sha512")
 DIGEST_INPUTS = ("body", "url")
 PURPOSES = ("action", "trigger")
@@ -111,6 +114,9 @@ def validate_auth_scheme_config(config: Any, default_path: str, configs: list[An
     if scheme_type in ("api-key", "hmac"):
         check_text(errors, f"{path}.name", config.get("name"), limits.MAX_NAME_LENGTH, required=True)
         check_choice(errors, f"{path}.in", config.get("in"), LOCATIONS)
+        location = config.get("in")
+        if isinstance(location, str) and location in TOKEN_LOCATIONS:
+            check_token(errors, f"{path}.name", config.get("name"), TOKEN_LOCATIONS[location])
     if scheme_type == "hmac":
         check_choice(errors, f"{path}.algorithm", config.get("algorithm"), HMAC_ALGORITHMS)
         inputs = check_list(errors, f"{path}.digestInputs", config.get("digestInputs"), limits.MAX_DIGEST_INPUTS, required=True)

@@ -79,6 +79,22 @@ async def _refreshed(session: AsyncSession, version_id: str) -> models.Connector
     return (await session.execute(statement)).scalar_one()
 
 
+async def _version_to_change(
+    session: AsyncSession, caller: Caller, organisation_id: str, connector_id: str, name: str, now: datetime
+) -> models.ConnectorVersion:
+    """Touch the connector, which queues this writer behind others of the same connector, and return the named version."""
+    await touch_connector(session, caller, organisation_id, connector_id, now)
+    return await find_version(session, connector_id, name)
+
+
+async def _compare_and_set(session: AsyncSession, conditions: list[Any], values: dict[str, Any], conflict: DomainError) -> None:
+    """Update the version rows that match every condition, or raise `conflict` when none still does."""
+    table = models.ConnectorVersion
+    result = await session.execute(update(table).where(*conditions).values(**values).execution_options(synchronize_session=False))
+    if result.rowcount == 0:
+        raise conflict
+
+
 async def create_connector_version(
     services: Services, caller: Caller, organisation_id: str, connector_id: str, spec: dict[str, Any]
 ) -> models.ConnectorVersion:
@@ -146,17 +162,14 @@ async def update_connector_version(
     table = models.ConnectorVersion
     try:
         async with services.database.transaction() as session:
-            await touch_connector(session, caller, organisation_id, connector_id, now)
-            version = await find_version(session, connector_id, name)
-            # Compare-and-set: the row changes only while it is still a draft.
-            result = await session.execute(
-                update(table)
-                .where(table.id == version.id, table.published_at.is_(None))
-                .values(name=spec["name"], description=spec.get("description") or "", updated_at=now)
-                .execution_options(synchronize_session=False)
+            version = await _version_to_change(session, caller, organisation_id, connector_id, name, now)
+            # The row changes only while it is still a draft.
+            await _compare_and_set(
+                session,
+                [table.id == version.id, table.published_at.is_(None)],
+                {"name": spec["name"], "description": spec.get("description") or "", "updated_at": now},
+                _published_is_immutable(version),
             )
-            if result.rowcount == 0:
-                raise _published_is_immutable(version)
             version = await _refreshed(session, version.id)
     except IntegrityError as error:
         raise _name_conflict(spec["name"], connector_id, error) from error
@@ -181,8 +194,7 @@ async def delete_connector_version(
     require_organisation(caller, organisation_id)
     table = models.ConnectorVersion
     async with services.database.transaction() as session:
-        await touch_connector(session, caller, organisation_id, connector_id, datetime.now(UTC))
-        version = await find_version(session, connector_id, name)
+        version = await _version_to_change(session, caller, organisation_id, connector_id, name, datetime.now(UTC))
         if version.published_at is not None and not force:
             raise DomainError(
                 ErrorCode.FAILED_PRECONDITION,
@@ -236,19 +248,14 @@ async def publish_connector_version(
     now = datetime.now(UTC)
     table = models.ConnectorVersion
     async with services.database.transaction() as session:
-        await touch_connector(session, caller, organisation_id, connector_id, now)
-        version = await find_version(session, connector_id, name)
+        version = await _version_to_change(session, caller, organisation_id, connector_id, name, now)
+        already_published = DomainError(ErrorCode.FAILED_PRECONDITION, f"Version {version.name!r} is already published.")
         if version.published_at is not None:
-            raise DomainError(ErrorCode.FAILED_PRECONDITION, f"Version {version.name!r} is already published.")
+            raise already_published
         await _check_publishable(session, version)
-        result = await session.execute(
-            update(table)
-            .where(table.id == version.id, table.published_at.is_(None))
-            .values(published_at=now, updated_at=now)
-            .execution_options(synchronize_session=False)
+        await _compare_and_set(
+            session, [table.id == version.id, table.published_at.is_(None)], {"published_at": now, "updated_at": now}, already_published
         )
-        if result.rowcount == 0:
-            raise DomainError(ErrorCode.FAILED_PRECONDITION, f"Version {version.name!r} is already published.")
         version = await _refreshed(session, version.id)
     logger.info("version published", extra={"connector_id": connector_id, "version_id": version.id})
     return version
@@ -265,8 +272,7 @@ async def unpublish_connector_version(
     now = datetime.now(UTC)
     table = models.ConnectorVersion
     async with services.database.transaction() as session:
-        await touch_connector(session, caller, organisation_id, connector_id, now)
-        version = await find_version(session, connector_id, name)
+        version = await _version_to_change(session, caller, organisation_id, connector_id, name, now)
         if version.published_at is None:
             raise DomainError(ErrorCode.FAILED_PRECONDITION, f"Version {version.name!r} is a draft, so there is nothing to unpublish.")
         subscribers = await _subscriber_lines(session, version.id)
@@ -276,14 +282,12 @@ async def unpublish_connector_version(
                 f"Version {version.name!r} has {len(subscribers)} subscriber(s); remove them before unpublishing.",
                 details="\n".join(subscribers),
             )
-        result = await session.execute(
-            update(table)
-            .where(table.id == version.id, table.published_at.is_not(None), _has_no_subscribers(table.id))
-            .values(published_at=None, is_default=False, updated_at=now)
-            .execution_options(synchronize_session=False)
+        await _compare_and_set(
+            session,
+            [table.id == version.id, table.published_at.is_not(None), _has_no_subscribers(table.id)],
+            {"published_at": None, "is_default": False, "updated_at": now},
+            DomainError(ErrorCode.FAILED_PRECONDITION, f"Version {version.name!r} changed at the same time; it was not unpublished."),
         )
-        if result.rowcount == 0:
-            raise DomainError(ErrorCode.FAILED_PRECONDITION, f"Version {version.name!r} changed at the same time; it was not unpublished.")
         version = await _refreshed(session, version.id)
     logger.info("version unpublished", extra={"connector_id": connector_id, "version_id": version.id})
     return version
@@ -298,8 +302,7 @@ async def set_default_connector_version(
     table = models.ConnectorVersion
     try:
         async with services.database.transaction() as session:
-            await touch_connector(session, caller, organisation_id, connector_id, now)
-            version = await find_version(session, connector_id, name)
+            version = await _version_to_change(session, caller, organisation_id, connector_id, name, now)
             if version.published_at is None:
                 raise DomainError(ErrorCode.FAILED_PRECONDITION, f"Version {version.name!r} is a draft; publish it before making it the default.")
             await session.execute(
@@ -308,14 +311,12 @@ async def set_default_connector_version(
                 .values(is_default=False, updated_at=now)
                 .execution_options(synchronize_session=False)
             )
-            result = await session.execute(
-                update(table)
-                .where(table.id == version.id, table.published_at.is_not(None))
-                .values(is_default=True, updated_at=now)
-                .execution_options(synchronize_session=False)
+            await _compare_and_set(
+                session,
+                [table.id == version.id, table.published_at.is_not(None)],
+                {"is_default": True, "updated_at": now},
+                DomainError(ErrorCode.FAILED_PRECONDITION, f"Version {version.name!r} changed at the same time; it is not the default."),
             )
-            if result.rowcount == 0:
-                raise DomainError(ErrorCode.FAILED_PRECONDITION, f"Version {version.name!r} changed at the same time; it is not the default.")
             version = await _refreshed(session, version.id)
     except IntegrityError as error:
         # The partial unique index allows one default per connector.

@@ -6,17 +6,17 @@ import strawberry
 from strawberry.tools import merge_types
 
 from resolvers.connectors import create_http_connector
-from resolvers.errors import DomainError
 from schema.convert import connector_spec
 from schema.inputs import HTTPConnectorCreateInput
 from schema.mutation_connections import ConnectionMutations
 from schema.mutation_connectors import ConnectorMutations
 from schema.mutation_credentials import CredentialMutations
 from schema.mutation_library import LibraryMutations
+from schema.mutation_support import connector_output, mutate
 from schema.mutation_versions import VersionMutations
 from schema.scalars import ULID
 from schema.types.common import Error
-from schema.types.connectors import HTTPConnector, Info, connector_of
+from schema.types.connectors import HTTPConnector, Info
 
 CreateHTTPConnectorResult = Annotated[HTTPConnector | Error, strawberry.union("CreateHTTPConnectorResult")]
 
@@ -27,13 +27,7 @@ class CreateMutations:
     async def create_http_connector(
         self, info: Info, organisation_id: ULID, input: HTTPConnectorCreateInput
     ) -> CreateHTTPConnectorResult:
-        context = info.context
-        try:
-            row = await create_http_connector(context.services, context.caller, organisation_id, connector_spec(input))
-        except DomainError as error:
-            return Error.from_domain(error)
-        context.loaders.prime_connectors([row])
-        return connector_of(row)
+        return await mutate(info, connector_output, create_http_connector, organisation_id, connector_spec(input))
 
 
 Mutation = merge_types(

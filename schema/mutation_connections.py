@@ -8,7 +8,7 @@ from resolvers import connections
 from schema.convert import connection_create_spec, to_plain
 from schema.inputs import ConnectionCreateInput
 from schema.inputs_connections import ConnectionUpdateInput
-from schema.mutation_support import attempt, is_error
+from schema.mutation_support import connection_output, deleted_output, mutate
 from schema.scalars import ULID
 from schema.types.common import Error
 from schema.types.connectors import Connection, Info
@@ -30,10 +30,8 @@ class ConnectionMutations:
     async def create_connection(
         self, info: Info, organisation_id: ULID, connector_id: ULID, input: ConnectionCreateInput
     ) -> CreateConnectionResult:
-        context = info.context
         spec = connection_create_spec(input, "input")
-        row = await attempt(info, connections.create_connection(context.services, context.caller, organisation_id, connector_id, spec))
-        return row if is_error(row) else Connection.from_row(row)
+        return await mutate(info, connection_output, connections.create_connection, organisation_id, connector_id, spec)
 
     @strawberry.mutation(
         description=(
@@ -45,10 +43,7 @@ class ConnectionMutations:
     async def update_connection(
         self, info: Info, organisation_id: ULID, connector_id: ULID, id: ULID, input: ConnectionUpdateInput
     ) -> UpdateConnectionResult:
-        context = info.context
-        call = connections.update_connection(context.services, context.caller, organisation_id, connector_id, id, to_plain(input))
-        row = await attempt(info, call)
-        return row if is_error(row) else Connection.from_row(row)
+        return await mutate(info, connection_output, connections.update_connection, organisation_id, connector_id, id, to_plain(input))
 
     @strawberry.mutation(
         description=(
@@ -59,7 +54,4 @@ class ConnectionMutations:
     async def delete_connection(
         self, info: Info, organisation_id: ULID, connector_id: ULID, id: ULID, force: bool = False
     ) -> DeleteConnectionResult:
-        context = info.context
-        call = connections.delete_connection(context.services, context.caller, organisation_id, connector_id, id, force)
-        deleted = await attempt(info, call)
-        return deleted if is_error(deleted) else Deleted(id=strawberry.ID(deleted))
+        return await mutate(info, deleted_output, connections.delete_connection, organisation_id, connector_id, id, force)

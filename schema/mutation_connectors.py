@@ -9,7 +9,7 @@ from schema.convert import auth_scheme_config_spec, to_plain
 from schema.enums import Category
 from schema.inputs import AuthSchemeConfigInput, TagInput
 from schema.inputs_connectors import HTTPConnectorUpdateInput
-from schema.mutation_support import attempt, connector_output, is_error
+from schema.mutation_support import connector_output, deleted_output, mutate
 from schema.scalars import ULID
 from schema.types.common import Error
 from schema.types.connectors import HTTPConnector, Info
@@ -35,27 +35,20 @@ class ConnectorMutations:
     async def update_http_connector(
         self, info: Info, organisation_id: ULID, id: ULID, input: HTTPConnectorUpdateInput
     ) -> UpdateHTTPConnectorResult:
-        context = info.context
-        call = connector_updates.update_http_connector(context.services, context.caller, organisation_id, id, to_plain(input))
-        row = await attempt(info, call)
-        return row if is_error(row) else connector_output(info, row)
+        return await mutate(info, connector_output, connector_updates.update_http_connector, organisation_id, id, to_plain(input))
 
     @strawberry.mutation(description="Replace all tags of a connector.")
     async def update_connector_tags(
         self, info: Info, organisation_id: ULID, id: ULID, tags: list[TagInput]
     ) -> UpdateConnectorTagsResult:
-        context = info.context
-        row = await attempt(info, connector_updates.update_connector_tags(context.services, context.caller, organisation_id, id, to_plain(tags)))
-        return row if is_error(row) else connector_output(info, row)
+        return await mutate(info, connector_output, connector_updates.update_connector_tags, organisation_id, id, to_plain(tags))
 
     @strawberry.mutation(description="Replace all categories of a connector; each may appear once.")
     async def update_connector_categories(
         self, info: Info, organisation_id: ULID, id: ULID, categories: list[Category]
     ) -> UpdateConnectorCategoriesResult:
-        context = info.context
         values = [category.value for category in categories]
-        row = await attempt(info, connector_updates.update_connector_categories(context.services, context.caller, organisation_id, id, values))
-        return row if is_error(row) else connector_output(info, row)
+        return await mutate(info, connector_output, connector_updates.update_connector_categories, organisation_id, id, values)
 
     @strawberry.mutation(
         description=(
@@ -64,9 +57,7 @@ class ConnectorMutations:
         )
     )
     async def delete_connector(self, info: Info, organisation_id: ULID, id: ULID, force: bool = False) -> DeleteConnectorResult:
-        context = info.context
-        deleted = await attempt(info, connector_updates.delete_connector(context.services, context.caller, organisation_id, id, force))
-        return deleted if is_error(deleted) else Deleted(id=strawberry.ID(deleted))
+        return await mutate(info, deleted_output, connector_updates.delete_connector, organisation_id, id, force)
 
     @strawberry.mutation(
         description=(
@@ -77,10 +68,8 @@ class ConnectorMutations:
     async def upsert_auth_scheme_config(
         self, info: Info, organisation_id: ULID, connector_id: ULID, config: AuthSchemeConfigInput
     ) -> UpsertAuthSchemeConfigResult:
-        context = info.context
         spec = auth_scheme_config_spec(config, "config")
-        row = await attempt(info, connector_updates.upsert_auth_scheme_config(context.services, context.caller, organisation_id, connector_id, spec))
-        return row if is_error(row) else connector_output(info, row)
+        return await mutate(info, connector_output, connector_updates.upsert_auth_scheme_config, organisation_id, connector_id, spec)
 
     @strawberry.mutation(
         description=(
@@ -91,6 +80,4 @@ class ConnectorMutations:
     async def delete_auth_scheme_config(
         self, info: Info, organisation_id: ULID, connector_id: ULID, id: str
     ) -> DeleteAuthSchemeConfigResult:
-        context = info.context
-        row = await attempt(info, connector_updates.delete_auth_scheme_config(context.services, context.caller, organisation_id, connector_id, id))
-        return row if is_error(row) else connector_output(info, row)
+        return await mutate(info, connector_output, connector_updates.delete_auth_scheme_config, organisation_id, connector_id, id)

@@ -8,7 +8,7 @@ from resolvers import credential_ops
 from schema.convert import credential_create_spec, credential_patch_spec
 from schema.inputs import CredentialInput
 from schema.inputs_credentials import CredentialUpdateInput
-from schema.mutation_support import attempt, is_error
+from schema.mutation_support import credential_output, deleted_output, mutate
 from schema.scalars import ULID
 from schema.types.common import Error
 from schema.types.connectors import Info
@@ -24,10 +24,8 @@ DeleteCredentialResult = Annotated[Deleted | Error, strawberry.union("DeleteCred
 class CredentialMutations:
     @strawberry.mutation(description="Create a credential in the organisation; its secret fields are stored encrypted.")
     async def create_credential(self, info: Info, organisation_id: ULID, input: CredentialInput) -> CreateCredentialResult:
-        context = info.context
         spec = credential_create_spec(input, "input")
-        row = await attempt(info, credential_ops.create_credential(context.services, context.caller, organisation_id, spec))
-        return row if is_error(row) else Credential.from_row(row)
+        return await mutate(info, credential_output, credential_ops.create_credential, organisation_id, spec)
 
     @strawberry.mutation(
         description=(
@@ -38,10 +36,8 @@ class CredentialMutations:
     async def update_credential(
         self, info: Info, organisation_id: ULID, id: ULID, input: CredentialUpdateInput
     ) -> UpdateCredentialResult:
-        context = info.context
         spec = credential_patch_spec(input, "input")
-        row = await attempt(info, credential_ops.update_credential(context.services, context.caller, organisation_id, id, spec))
-        return row if is_error(row) else Credential.from_row(row)
+        return await mutate(info, credential_output, credential_ops.update_credential, organisation_id, id, spec)
 
     @strawberry.mutation(
         description=(
@@ -50,6 +46,4 @@ class CredentialMutations:
         )
     )
     async def delete_credential(self, info: Info, organisation_id: ULID, id: ULID) -> DeleteCredentialResult:
-        context = info.context
-        deleted = await attempt(info, credential_ops.delete_credential(context.services, context.caller, organisation_id, id))
-        return deleted if is_error(deleted) else Deleted(id=strawberry.ID(deleted))
+        return await mutate(info, deleted_output, credential_ops.delete_credential, organisation_id, id)

@@ -5,7 +5,7 @@ from typing import Annotated
 import strawberry
 
 from resolvers import library
-from schema.mutation_support import attempt, connector_output, is_error
+from schema.mutation_support import connector_output, mutate
 from schema.scalars import ULID
 from schema.types.common import Error
 from schema.types.connectors import HTTPConnector, Info
@@ -25,7 +25,4 @@ class LibraryMutations:
     async def import_public_connector_version(
         self, info: Info, organisation_id: ULID, connector_id: ULID, version: str
     ) -> ImportPublicConnectorVersionResult:
-        context = info.context
-        call = library.import_public_connector_version(context.services, context.caller, organisation_id, connector_id, version)
-        row = await attempt(info, call)
-        return row if is_error(row) else connector_output(info, row)
+        return await mutate(info, connector_output, library.import_public_connector_version, organisation_id, connector_id, version)

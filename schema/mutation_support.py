@@ -1,31 +1,45 @@
 """Helpers for the mutation resolvers: expected failures become the `Error` union member."""
 
-from collections.abc import Awaitable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Concatenate, ParamSpec, TypeVar
+
+import strawberry
 
 from db import models
+from resolvers.context import Caller, Services
 from resolvers.errors import DomainError
 from schema.types.common import Error
-from schema.types.connectors import ConnectorVersion, HTTPConnector, Info, connector_of, versions_of
+from schema.types.connectors import Connection, ConnectorVersion, HTTPConnector, Info, connector_of, versions_of
+from schema.types.credentials import Credential
+from schema.types.lifecycle import Deleted
 
+Arguments = ParamSpec("Arguments")
 Row = TypeVar("Row")
+Output = TypeVar("Output")
 
 
-async def attempt(info: Info, call: Awaitable[Row]) -> Row | Error:
-    """Await a resolver call; return its result, or an `Error` for a DomainError.
+async def mutate(
+    info: Info,
+    output: Callable[[Info, Row], Awaitable[Output]],
+    resolver: Callable[Concatenate[Services, Caller, Arguments], Awaitable[Row]],
+    *arguments: Arguments.args,
+    **keyword_arguments: Arguments.kwargs,
+) -> Output | Error:
+    """Run a resolver for the request's caller and build the GraphQL object with `output`, or return an `Error` for a DomainError.
 
     After a successful write the request's loaders are reset, so the returned object and
     any later mutation in the same document read the new state.
     """
+    context = info.context
     try:
-        result = await call
+        row = await resolver(context.services, context.caller, *arguments, **keyword_arguments)
     except DomainError as error:
         return Error.from_domain(error)
-    info.context.reset_loaders()
-    return result
+    context.reset_loaders()
+    return await output(info, row)
 
 
-def connector_output(info: Info, row: models.Connector) -> HTTPConnector:
+async def connector_output(info: Info, row: models.Connector) -> HTTPConnector:
     info.context.loaders.prime_connectors([row])
     return connector_of(row)
 
@@ -36,5 +50,13 @@ async def version_output(info: Info, row: models.ConnectorVersion) -> ConnectorV
     return next(item for item in siblings if str(item.id) == row.id)
 
 
-def is_error(value: Any) -> bool:
-    return isinstance(value, Error)
+async def connection_output(info: Info, row: models.Connection) -> Connection:
+    return Connection.from_row(row)
+
+
+async def credential_output(info: Info, row: models.Credential) -> Credential:
+    return Credential.from_row(row)
+
+
+async def deleted_output(info: Info, deleted_id: str) -> Deleted:
+    return Deleted(id=strawberry.ID(deleted_id))

@@ -11,7 +11,7 @@ import strawberry
 from resolvers import subscribers, versions
 from schema.convert import to_plain
 from schema.inputs_versions import ConnectorSubscriberInput, ConnectorVersionCreateInput, ConnectorVersionUpdateInput
-from schema.mutation_support import attempt, is_error, version_output
+from schema.mutation_support import deleted_output, mutate, version_output
 from schema.scalars import ULID
 from schema.types.common import Error
 from schema.types.connectors import ConnectorVersion, Info
@@ -26,7 +26,7 @@ SetDefaultConnectorVersionResult = Annotated[ConnectorVersion | Error, strawberr
 AddConnectorSubscriberResult = Annotated[ConnectorVersion | Error, strawberry.union("AddConnectorSubscriberResult")]
 RemoveConnectorSubscriberResult = Annotated[ConnectorVersion | Error, strawberry.union("RemoveConnectorSubscriberResult")]
 
-_VERSION = "A version name, `latest` or `default`."
+VersionArgument = Annotated[str, strawberry.argument(description="A version name, `latest` or `default`.")]
 
 
 @strawberry.type
@@ -40,24 +40,15 @@ class VersionMutations:
     async def create_connector_version(
         self, info: Info, organisation_id: ULID, connector_id: ULID, input: ConnectorVersionCreateInput
     ) -> CreateConnectorVersionResult:
-        context = info.context
-        call = versions.create_connector_version(context.services, context.caller, organisation_id, connector_id, to_plain(input))
-        row = await attempt(info, call)
-        return row if is_error(row) else await version_output(info, row)
+        return await mutate(info, version_output, versions.create_connector_version, organisation_id, connector_id, to_plain(input))
 
     @strawberry.mutation(description="Replace a draft version's fields. A published version is immutable: FAILED_PRECONDITION.")
     async def update_connector_version(
-        self,
-        info: Info,
-        organisation_id: ULID,
-        connector_id: ULID,
-        version: Annotated[str, strawberry.argument(description=_VERSION)],
-        input: ConnectorVersionUpdateInput,
+        self, info: Info, organisation_id: ULID, connector_id: ULID, version: VersionArgument, input: ConnectorVersionUpdateInput
     ) -> UpdateConnectorVersionResult:
-        context = info.context
-        call = versions.update_connector_version(context.services, context.caller, organisation_id, connector_id, version, to_plain(input))
-        row = await attempt(info, call)
-        return row if is_error(row) else await version_output(info, row)
+        return await mutate(
+            info, version_output, versions.update_connector_version, organisation_id, connector_id, version, to_plain(input)
+        )
 
     @strawberry.mutation(
         description=(
@@ -66,17 +57,9 @@ class VersionMutations:
         )
     )
     async def delete_connector_version(
-        self,
-        info: Info,
-        organisation_id: ULID,
-        connector_id: ULID,
-        version: Annotated[str, strawberry.argument(description=_VERSION)],
-        force: bool = False,
+        self, info: Info, organisation_id: ULID, connector_id: ULID, version: VersionArgument, force: bool = False
     ) -> DeleteConnectorVersionResult:
-        context = info.context
-        call = versions.delete_connector_version(context.services, context.caller, organisation_id, connector_id, version, force)
-        deleted = await attempt(info, call)
-        return deleted if is_error(deleted) else Deleted(id=strawberry.ID(deleted))
+        return await mutate(info, deleted_output, versions.delete_connector_version, organisation_id, connector_id, version, force)
 
     @strawberry.mutation(
         description=(
@@ -85,16 +68,9 @@ class VersionMutations:
         )
     )
     async def publish_connector_version(
-        self,
-        info: Info,
-        organisation_id: ULID,
-        connector_id: ULID,
-        version: Annotated[str, strawberry.argument(description=_VERSION)],
+        self, info: Info, organisation_id: ULID, connector_id: ULID, version: VersionArgument
     ) -> PublishConnectorVersionResult:
-        context = info.context
-        call = versions.publish_connector_version(context.services, context.caller, organisation_id, connector_id, version)
-        row = await attempt(info, call)
-        return row if is_error(row) else await version_output(info, row)
+        return await mutate(info, version_output, versions.publish_connector_version, organisation_id, connector_id, version)
 
     @strawberry.mutation(
         description=(
@@ -103,16 +79,9 @@ class VersionMutations:
         )
     )
     async def unpublish_connector_version(
-        self,
-        info: Info,
-        organisation_id: ULID,
-        connector_id: ULID,
-        version: Annotated[str, strawberry.argument(description=_VERSION)],
+        self, info: Info, organisation_id: ULID, connector_id: ULID, version: VersionArgument
     ) -> UnpublishConnectorVersionResult:
-        context = info.context
-        call = versions.unpublish_connector_version(context.services, context.caller, organisation_id, connector_id, version)
-        row = await attempt(info, call)
-        return row if is_error(row) else await version_output(info, row)
+        return await mutate(info, version_output, versions.unpublish_connector_version, organisation_id, connector_id, version)
 
     @strawberry.mutation(
         description=(
@@ -121,16 +90,9 @@ class VersionMutations:
         )
     )
     async def set_default_connector_version(
-        self,
-        info: Info,
-        organisation_id: ULID,
-        connector_id: ULID,
-        version: Annotated[str, strawberry.argument(description=_VERSION)],
+        self, info: Info, organisation_id: ULID, connector_id: ULID, version: VersionArgument
     ) -> SetDefaultConnectorVersionResult:
-        context = info.context
-        call = versions.set_default_connector_version(context.services, context.caller, organisation_id, connector_id, version)
-        row = await attempt(info, call)
-        return row if is_error(row) else await version_output(info, row)
+        return await mutate(info, version_output, versions.set_default_connector_version, organisation_id, connector_id, version)
 
     @strawberry.mutation(
         description=(
@@ -139,32 +101,16 @@ class VersionMutations:
         )
     )
     async def add_connector_subscriber(
-        self,
-        info: Info,
-        organisation_id: ULID,
-        connector_id: ULID,
-        version: Annotated[str, strawberry.argument(description=_VERSION)],
-        subscriber: ConnectorSubscriberInput,
+        self, info: Info, organisation_id: ULID, connector_id: ULID, version: VersionArgument, subscriber: ConnectorSubscriberInput
     ) -> AddConnectorSubscriberResult:
-        context = info.context
-        call = subscribers.add_connector_subscriber(
-            context.services, context.caller, organisation_id, connector_id, version, to_plain(subscriber)
+        return await mutate(
+            info, version_output, subscribers.add_connector_subscriber, organisation_id, connector_id, version, to_plain(subscriber)
         )
-        row = await attempt(info, call)
-        return row if is_error(row) else await version_output(info, row)
 
     @strawberry.mutation(description="Remove a subscriber of a version, found by product and reference.")
     async def remove_connector_subscriber(
-        self,
-        info: Info,
-        organisation_id: ULID,
-        connector_id: ULID,
-        version: Annotated[str, strawberry.argument(description=_VERSION)],
-        subscriber: ConnectorSubscriberInput,
+        self, info: Info, organisation_id: ULID, connector_id: ULID, version: VersionArgument, subscriber: ConnectorSubscriberInput
     ) -> RemoveConnectorSubscriberResult:
-        context = info.context
-        call = subscribers.remove_connector_subscriber(
-            context.services, context.caller, organisation_id, connector_id, version, to_plain(subscriber)
+        return await mutate(
+            info, version_output, subscribers.remove_connector_subscriber, organisation_id, connector_id, version, to_plain(subscriber)
         )
-        row = await attempt(info, call)
-        return row if is_error(row) else await version_output(info, row)

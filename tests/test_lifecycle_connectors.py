@@ -304,6 +304,37 @@ def test_upsert_invalid_config_paths(tenant: Tenant) -> None:
     assert read_connector(tenant, connector["id"]) == connector
 
 
+def test_upsert_rejects_header_name_and_userinfo(tenant: Tenant) -> None:
+    connector = create_connector(tenant)
+    config = {"oauth2": {
+        "id": "oauth", "description": "", "authorizeUrl": "", "tokenUrl": "https://client:upsert-canary@example.com/token",
+        "scopes": [], "defaultScopes": [], "grant": {"clientCredentials": {}},
+    }}
+    header = {"apiKey": {"id": "key", "description": "", "name": "X-Key\nX-Other", "in": "HEADER"}}
+
+    url_result = mutate(tenant, UPSERT_CONFIG, {"connectorId": connector["id"], "config": config})
+    header_result = mutate(tenant, UPSERT_CONFIG, {"connectorId": connector["id"], "config": header})
+
+    assert_error(url_result, "INVALID_ARGUMENT")
+    assert error_fields(url_result) == {"config.oauth2.tokenUrl"}
+    assert "upsert-canary" not in json.dumps(url_result)
+    assert_error(header_result, "INVALID_ARGUMENT")
+    assert error_fields(header_result) == {"config.apiKey.name"}
+    assert read_connector(tenant, connector["id"]) == connector
+
+
+def test_update_rejects_userinfo_in_base_url(tenant: Tenant) -> None:
+    connector = create_connector(tenant)
+    update = {"name": "Weather", "baseUrl": "https://user:update-canary@api.example.com"}
+
+    result = mutate(tenant, UPDATE, {"id": connector["id"], "input": update})
+
+    assert_error(result, "INVALID_ARGUMENT")
+    assert error_fields(result) == {"input.baseUrl"}
+    assert "update-canary" not in json.dumps(result)
+    assert read_connector(tenant, connector["id"]) == connector
+
+
 def test_upsert_keeps_credentials_served(tenant: Tenant) -> None:
     connector = create_connector(tenant)
 

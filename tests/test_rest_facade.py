@@ -451,6 +451,40 @@ def test_invalid_urls_report_paths(tenant: Tenant) -> None:
     assert field_paths(response) == ["baseUrl", "authSchemeConfigs[0].tokenUrl"]
 
 
+def test_userinfo_in_url_rejected(tenant: Tenant) -> None:
+    body = fixture_body("github") | {"baseUrl": "https://octocat:rest-password-canary@api.github.com"}
+
+    response = post(tenant, body)
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == [
+        {"field": "baseUrl", "message": "must not contain a user name or password before the host (user:password@); store them in a credential instead."}
+    ]
+    assert "rest-password-canary" not in response.text
+    assert counts(tenant) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "fixture,index,name,kind",
+    [("stripe", 0, "Authorization:", "HTTP header name"), ("github", 1, "X Hub Signature", "HTTP header name"), ("legacy-erp", 0, "ERP=SESSION", "cookie name")],
+)
+def test_invalid_header_name_rejected(tenant: Tenant, fixture: str, index: int, name: str, kind: str) -> None:
+    body = fixture_body(fixture)
+    body["authSchemeConfigs"][index]["name"] = name
+
+    response = post(tenant, body)
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == [
+        {
+            "field": f"authSchemeConfigs[{index}].name",
+            "message": f"is not a valid {kind}: use only ASCII letters, digits and the characters !#$%&'*+-.^_`|~, "
+            "without spaces, colons or other separators.",
+        }
+    ]
+    assert counts(tenant) == (0, 0)
+
+
 def test_duplicate_config_ids_report_path(tenant: Tenant) -> None:
     body = fixture_body("stripe")
     body["authSchemeConfigs"][1]["id"] = body["authSchemeConfigs"][0]["id"]

@@ -454,7 +454,8 @@ ERROR_CASES = {
     ),
     "two one-of keys": ErrorCase(
         post_data(lambda c: {"string": {"value": c.secret("one")}, "binary": {"valueBase64": c.secret("two")}}),
-        "OneOf Input Object 'CredentialDataInput' must specify exactly one key.",
+        "Variable '$data' has invalid value: Within OneOf Input Object type 'CredentialDataInput', exactly one field must be specified, "
+        "and the value for that field must be non-null.",
     ),
     "secret as enum value": ErrorCase(
         post_input(lambda d, c: set_path(d, ("authSchemeConfigs", 0, "apiKey", "in"), c.secret("enum"))),

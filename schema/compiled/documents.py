@@ -12,9 +12,10 @@ from collections.abc import Hashable, Iterator
 from typing import Any, Generic, TypeVar
 
 import strawberry
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, specified_rules
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema import validate_document
+
+from schema.validation import DEFAULT_VALIDATION_RULES, validate_document
 
 # Measured with tracemalloc (graphql-core 3.3.2, CPython 3.11): a document's syntax tree and
 # validation take 100 to 160 bytes per character of text, and a compiled plan about 1.3 KiB
@@ -23,9 +24,6 @@ MAX_CACHED_DOCUMENT_CHARACTERS = 256 * 1024
 MAX_CACHED_PLAN_FIELDS = 20_000
 # Longer documents are parsed per request and never compiled.
 MAX_CACHED_DOCUMENT_LENGTH = 16 * 1024
-
-# Strawberry's ExecutionContext validates with these rules unless an extension changes them.
-DEFAULT_VALIDATION_RULES = tuple(specified_rules)
 
 Value = TypeVar("Value")
 
