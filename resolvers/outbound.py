@@ -153,6 +153,9 @@ async def check_url(url: str | httpx.URL, *, allow_private: bool, resolver: Reso
         raise OutboundRejected(f"URL is invalid: {error}.") from error
     if parsed.scheme not in ALLOWED_SCHEMES:
         raise OutboundRejected(f"URL scheme {parsed.scheme!r} is not allowed; use http or https.")
+    if parsed.userinfo:
+        # The message leaves the URL out, because its user part may hold a password.
+        raise OutboundRejected("URL contains a user name or password; send credentials in a header instead.")
     host = parsed.host.rstrip(".").lower()
     if not host:
         raise OutboundRejected("URL has no host.")

@@ -154,6 +154,17 @@ def test_literal_and_metadata_urls_rejected(url: str) -> None:
     assert resolver.requests == []
 
 
+@pytest.mark.parametrize("url", ["https://user:hunter2@api.example.com/", "https://user@api.example.com/"])
+def test_userinfo_rejected(url: str) -> None:
+    resolver = stub_resolver({"api.example.com": ["93.184.215.14"]})
+
+    with pytest.raises(OutboundRejected, match="user name or password") as raised:
+        asyncio.run(check_url(url, allow_private=False, resolver=resolver))
+
+    assert "hunter2" not in str(raised.value)
+    assert resolver.requests == []
+
+
 def test_name_resolving_to_private_rejected() -> None:
     with pytest.raises(OutboundRejected, match="10.0.0.7 is a private address"):
         check("https://internal.example.com/", {"internal.example.com": ["10.0.0.7"]})
