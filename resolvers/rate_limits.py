@@ -119,9 +119,23 @@ class RateLimiter:
         if cost > self._policy.max_cost:
             raise CostOverCapacity(cost, self._policy.max_cost)
         names = bucket_names(caller)
+        charge = await self._try_charge(caller, names, cost)
+        if charge is None:
+            # A first request leaves its transaction before creating the missing rows, so it
+            # never holds one bucket's lock while it waits for another out of name order.
+            await self._create_missing(names)
+            charge = await self._try_charge(caller, names, cost)
+        if charge is None:
+            raise LookupError(f"rate-limit buckets {names} were created but cannot be read")
+        return charge
+
+    async def _try_charge(self, caller: Caller, names: tuple[str, ...], cost: int) -> Charge | None:
+        """Charge the buckets under their row locks; return None when one does not exist yet."""
         async with self._database.row_lock_transaction() as session:
             now = self._clock()
             levels = await self._locked_levels(session, names, now)
+            if levels is None:
+                return None
             short = [level for level in levels if level.tokens < cost]
             if short:
                 retry_after = max(level.seconds_until(cost) for level in short)
@@ -164,20 +178,23 @@ class RateLimiter:
         levels = [_refilled(row.bucket, row.tokens, row.refilled_at, self._policy_for(row.bucket), now) for row in rows]
         return _remaining(levels)
 
-    async def _locked_levels(self, session: AsyncSession, names: tuple[str, ...], now: float) -> list[_Level]:
+    async def _locked_levels(self, session: AsyncSession, names: tuple[str, ...], now: float) -> list[_Level] | None:
+        """Lock the buckets in name order and return their levels, or None when one is missing."""
         table = models.RateLimitBucket
         statement = select(table.bucket, table.tokens, table.refilled_at).where(table.bucket.in_(names)).order_by(table.bucket).with_for_update()
         rows = (await session.execute(statement)).all()
         if len(rows) < len(names):
-            await self._create_missing(session, {row.bucket for row in rows}, names, now)
-            rows = (await session.execute(statement)).all()
+            return None
         return [_refilled(row.bucket, row.tokens, row.refilled_at, self._policy_for(row.bucket), now) for row in rows]
 
-    async def _create_missing(self, session: AsyncSession, present: set[str], names: Iterable[str], now: float) -> None:
-        """Add full buckets for first-time callers; a concurrent first request may add them too."""
-        missing = [{"bucket": name, "tokens": self._policy_for(name).capacity, "refilled_at": now} for name in names if name not in present]
+    async def _create_missing(self, names: Iterable[str]) -> None:
+        """Add full buckets for a first-time caller; a concurrent first request may add them too."""
+        now = self._clock()
+        rows = [{"bucket": name, "tokens": self._policy_for(name).capacity, "refilled_at": now} for name in names]
         dialect = postgresql if self._database.dialect == "postgresql" else sqlite
-        await session.execute(dialect.insert(models.RateLimitBucket).values(missing).on_conflict_do_nothing())
+        async with self._database.row_lock_transaction() as session:
+            await session.execute(dialect.insert(models.RateLimitBucket).values(rows).on_conflict_do_nothing())
+        logger.info("rate-limit buckets created", extra={"buckets": list(names)})
 
 
 def _refilled(bucket: str, tokens: float, refilled_at: float, policy: BucketPolicy, now: float) -> _Level:

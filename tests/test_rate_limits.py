@@ -210,6 +210,27 @@ def test_concurrent_charges_exact(database: Database) -> None:
     assert min(charge.remaining for charge in charges) == 0
 
 
+def test_first_use_of_key_races(database: Database) -> None:
+    """A new key of an organisation whose bucket exists: its first requests race to create its row."""
+    clock = Clock()
+    organisation_id = new_id()
+    other = Database(database.url)
+    limiters = [limiter(database, clock), limiter(other, clock)]
+
+    async def run() -> list[Any]:
+        try:
+            await limiters[0].charge(caller_for(organisation_id), 1)
+            newcomer = caller_for(organisation_id)
+            return await asyncio.gather(*(limiters[index % 2].charge(newcomer, 1) for index in range(30)))
+        finally:
+            await other.dispose()
+
+    charges = run_async(database, run())
+
+    assert all(charge.granted for charge in charges)
+    assert min(charge.remaining for charge in charges) == 100 - 30
+
+
 def test_count_objects_nested() -> None:
     data = {"connectors": {"totalCount": 2, "edges": [{"node": {"id": "A", "tags": []}}, {"node": None}], "pageInfo": {"x": 1}}}
 
