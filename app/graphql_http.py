@@ -31,6 +31,7 @@ from app.limits import (
     introspection_errors,
     token_limit_error,
 )
+from app.media import declares_utf8
 from app.metering import Metering
 from app.operations import operation_selection_error
 from app.observability import note_caller, note_outcome, request_id_for
@@ -129,11 +130,14 @@ async def _request_params(request: Request, state: AppState) -> list[OperationPa
     """Return the parameters of one operation, or a list of them for a batched request."""
     if request.method == "GET":
         return _parse_params(dict(request.query_params), variables_from_text=True)
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type, _, parameters = request.headers.get("content-type", "").partition(";")
+    content_type = content_type.strip().lower()
     if content_type == "multipart/form-data":
         raise BadRequest(415, "Multipart requests (file uploads) are not supported. Send Content-Type: application/json.")
     if content_type != JSON:
         raise BadRequest(415, "POST requests must have Content-Type: application/json.")
+    if not declares_utf8(parameters):
+        raise BadRequest(415, "The request body must be UTF-8; send charset=utf-8 or no charset.")
     body = await _read_body(request, state.settings.max_body_bytes)
     try:
         raw = orjson.loads(body)
@@ -191,14 +195,25 @@ async def graphql_endpoint(request: Request) -> Response:
         return _json_response(_error_body(error.message, "BAD_REQUEST"), error.status, media_type, error.headers)
 
     if isinstance(params, list):
-        # A batch reports each operation's status inside its own response only.
-        bodies = []
-        for item in params:
-            outcome = await _run_operation(request, state, caller, item, media_type, request_id)
-            bodies.append(outcome.body)
-        return Response(orjson.dumps(bodies), status_code=200, media_type=media_type, headers={"X-Request-Id": request_id})
+        return await _run_batch(request, state, caller, params, media_type, request_id)
     outcome = await _run_operation(request, state, caller, params, media_type, request_id)
     return _json_response(outcome.body, outcome.status, media_type, {"X-Request-Id": request_id} | outcome.headers)
+
+
+async def _run_batch(
+    request: Request, state: AppState, caller: Caller, params: list[OperationParams], media_type: str, request_id: str
+) -> Response:
+    """Run a batch: each operation reports its status inside its own response, and the batch is 200.
+
+    When the rate limit rejected any operation, Retry-After gives the longest of their waits.
+    """
+    outcomes = [await _run_operation(request, state, caller, item, media_type, request_id) for item in params]
+    headers = {"X-Request-Id": request_id}
+    waits = [int(outcome.headers["Retry-After"]) for outcome in outcomes if "Retry-After" in outcome.headers]
+    if waits:
+        headers["Retry-After"] = str(max(waits))
+    body = orjson.dumps([outcome.body for outcome in outcomes])
+    return Response(body, status_code=200, media_type=media_type, headers=headers)
 
 
 @dataclass
@@ -251,10 +266,13 @@ async def _run_operation(
             ),
             timeout=settings.execution_timeout_seconds,
         )
-    except InvalidOperationTypeError:
+    except InvalidOperationTypeError as error:
         note_outcome("request_error")
-        body = _error_body("Mutations must use POST.", "BAD_REQUEST") | await metering.finish(BASE_COST)
-        return Outcome(body, 405, {"Allow": "POST"})
+        refund = await metering.finish(BASE_COST)
+        if error.operation_type == OperationType.SUBSCRIPTION:
+            message = "Subscriptions are not supported; send a query or a mutation."
+            return Outcome(_error_body(message, "BAD_REQUEST") | refund, 400)
+        return Outcome(_error_body("Mutations must use POST.", "BAD_REQUEST") | refund, 405, {"Allow": "POST"})
     except TimeoutError:
         logger.warning(
             "operation timed out",
@@ -279,8 +297,7 @@ async def _run_operation(
         ]
     if not request_error:
         body["data"] = result.data
-    actual = BASE_COST if request_error else actual_cost(result.data, estimate.mutation_fields)
-    body |= await metering.finish(actual)
+    body |= await metering.finish(_actual_cost(result, request_error, estimate))
     status = 400 if request_error and media_type == GRAPHQL_RESPONSE_JSON else 200
     if document.register and not request_error:
         await edge.persisted.register(document.text)
@@ -293,6 +310,18 @@ async def _run_operation(
     else:
         note_outcome("ok")
     return Outcome(body, status)
+
+
+def _actual_cost(result: Any, request_error: bool, estimate: Estimate) -> int:
+    """Return what an executed operation costs.
+
+    A field error can null a parent and hide the work done below it from the count, so an
+    operation with field errors is charged at least its estimate.
+    """
+    if request_error:
+        return BASE_COST
+    counted = actual_cost(result.data, estimate.mutation_fields)
+    return max(counted, estimate.cost) if result.errors else counted
 
 
 @dataclass(frozen=True)

@@ -11,23 +11,29 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from graphql import (
+    BooleanValueNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLField,
     GraphQLInterfaceType,
     GraphQLNamedType,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLSchema,
     GraphQLSyntaxError,
     InlineFragmentNode,
     IntValueNode,
     ListValueNode,
-    GraphQLOutputType,
     NoSchemaIntrospectionCustomRule,
     OperationType,
+    SchemaMetaFieldDef,
+    SelectionNode,
     SelectionSetNode,
+    TypeMetaFieldDef,
+    TypeNameMetaFieldDef,
     VariableNode,
     get_named_type,
     get_nullable_type,
@@ -51,6 +57,13 @@ TOKEN_LIMIT_MESSAGE = "Syntax Error: Document contains more than"
 MAX_EXPANDED_SELECTIONS = 50_000
 # A list argument whose length bounds the field's list, as in `nodes(ids: [ID!]!)`.
 LIST_ARGUMENT = "ids"
+# Fields every type has without declaring them, which the walk must still follow.
+META_FIELDS: dict[str, GraphQLField] = {
+    "__schema": SchemaMetaFieldDef,
+    "__type": TypeMetaFieldDef,
+    "__typename": TypeNameMetaFieldDef,
+}
+INTROSPECTION_FIELDS = ("__schema", "__type")
 
 Value = TypeVar("Value")
 
@@ -197,7 +210,7 @@ class _Totals:
 
 @dataclass(frozen=True)
 class _Scope:
-    """Where the walk stands: the parent's depth, how many parents there may be, and which
+    """The walk's position: the parent's depth, how many parents there may be, and which
     fragments are being expanded.
 
     `multiplier` multiplies paginated page sizes only (the nodes limit); `objects` counts
@@ -211,6 +224,8 @@ class _Scope:
     objects: int = 1
     page: int | None = None
     spreads: frozenset[str] = frozenset()
+    # Inside `__schema` or `__type`, where the depth limit does not apply.
+    introspection: bool = False
 
 
 class _Walk:
@@ -226,6 +241,8 @@ class _Walk:
 
     def selection_set(self, selection_set: SelectionSetNode, parent: GraphQLNamedType | None, scope: _Scope) -> None:
         for selection in selection_set.selections:
+            if not self.included(selection):
+                continue
             if isinstance(selection, FieldNode):
                 self.field(selection, parent, scope)
             elif isinstance(selection, InlineFragmentNode):
@@ -240,13 +257,29 @@ class _Walk:
                 condition = self.schema.get_type(fragment.type_condition.name.value)
                 self.selection_set(fragment.selection_set, condition, replace(scope, spreads=scope.spreads | {name}))
 
+    def included(self, selection: SelectionNode) -> bool:
+        """Evaluate @skip and @include; a condition that is neither a literal nor a given variable counts as included."""
+        for directive in selection.directives or ():
+            name = directive.name.value
+            if name not in ("skip", "include"):
+                continue
+            condition = next((argument.value for argument in directive.arguments or () if argument.name.value == "if"), None)
+            value: Any = None
+            if isinstance(condition, BooleanValueNode):
+                value = condition.value
+            elif isinstance(condition, VariableNode):
+                value = self.variables.get(condition.name.value)
+            if isinstance(value, bool) and value == (name == "skip"):
+                return False
+        return True
+
     def field(self, node: FieldNode, parent: GraphQLNamedType | None, scope: _Scope) -> None:
         depth = scope.depth + 1
-        self.count_field(node, depth)
-        definition = parent.fields.get(node.name.value) if isinstance(parent, (GraphQLObjectType, GraphQLInterfaceType)) else None
+        self.count_field(node, depth, scope.introspection)
+        definition = self.definition(node, parent)
         if definition is None:
             return
-        if depth == 1 and self.mutation:
+        if depth == 1 and self.mutation and node.name.value not in META_FIELDS:
             self.totals.mutation_fields += 1
             self.totals.cost += MUTATION_COST
 
@@ -260,17 +293,30 @@ class _Walk:
         objects = scope.objects * self.objects_per_parent(definition.type, size, scope.page)
         if node.selection_set is not None:
             self.totals.cost += objects
-            child = _Scope(depth, multiplier, objects, page, scope.spreads)
+            introspection = scope.introspection or node.name.value in INTROSPECTION_FIELDS
+            child = _Scope(depth, multiplier, objects, page, scope.spreads, introspection)
             self.selection_set(node.selection_set, get_named_type(definition.type), child)
 
-    def count_field(self, node: FieldNode, depth: int) -> None:
+    @staticmethod
+    def definition(node: FieldNode, parent: GraphQLNamedType | None) -> GraphQLField | None:
+        """Find a field's definition, the introspection fields (`__schema`, `__type`, `__typename`) included."""
+        name = node.name.value
+        if name in META_FIELDS:
+            return META_FIELDS[name]
+        if isinstance(parent, (GraphQLObjectType, GraphQLInterfaceType)):
+            return parent.fields.get(name)
+        return None
+
+    def count_field(self, node: FieldNode, depth: int, introspection: bool) -> None:
         limits, totals = self.limits, self.totals
         totals.selections += 1
         if totals.selections > MAX_EXPANDED_SELECTIONS:
             raise LimitExceeded(
                 "selections", f"The operation selects more than {MAX_EXPANDED_SELECTIONS} fields once its fragments are expanded."
             )
-        if depth > limits.max_depth:
+        # Introspection types nest `ofType` deeper than the depth limit in the query that
+        # GraphiQL and other tools send, and their depth is bounded by the schema's own types.
+        if depth > limits.max_depth and not introspection:
             raise LimitExceeded("depth", f"The operation is nested more than {limits.max_depth} fields deep, the maximum ({ENV_PREFIX}MAX_QUERY_DEPTH).")
         if node.alias is not None:
             totals.aliases += 1
@@ -336,6 +382,9 @@ class _Walk:
                 value = int(argument.value.value)
             elif isinstance(argument.value, VariableNode):
                 value = self.variables.get(argument.value.name.value)
+            # graphql-core coerces a whole float such as 6.0 to the Int 6, so it counts as one.
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
             # Other values (strings, null, lists) fail validation or mean the default.
             if isinstance(value, int) and not isinstance(value, bool):
                 sizes[name] = value
@@ -352,7 +401,7 @@ class _Walk:
 
 @dataclass(frozen=True)
 class Estimate:
-    """What the limit checks learned about an operation that passed them."""
+    """The cost estimate of an operation that passed the limit checks."""
 
     cost: int
     mutation_fields: int

@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from app.auth import authenticate
 from app.cost import REST_CREATE_COST
+from app.media import declares_utf8
 from app.rest_json import connector_json, read_create_body
 from app.state import AppState
 from resolvers.connectors import create_http_connector, require_organisation
@@ -60,11 +61,8 @@ def _check_content_type(request: Request) -> None:
     media_type, _, parameters = request.headers.get("content-type", "").partition(";")
     if media_type.strip().lower() != JSON:
         raise TransportError(415, "The request body must have Content-Type: application/json.")
-    for parameter in parameters.split(";"):
-        name, _, value = parameter.partition("=")
-        # JSON exchanged between systems is UTF-8 (RFC 8259, section 8.1).
-        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
-            raise TransportError(415, "The request body must be UTF-8; send charset=utf-8 or no charset.")
+    if not declares_utf8(parameters):
+        raise TransportError(415, "The request body must be UTF-8; send charset=utf-8 or no charset.")
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

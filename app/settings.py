@@ -24,6 +24,11 @@ PERSISTED_QUERY_MODES = ("off", "automatic", "allowlist")
 # HKDF derives each encryption key from a configured key with no salt, so a short key is a
 # weak key. `secrets.token_urlsafe(32)` gives 43 characters.
 MIN_PRODUCTION_KEY_LENGTH = 32
+# Bounds of the rate-limit settings: a trillion tokens is far beyond any real bucket and
+# still exact in a float column, and a slower refill than one token in 1,000 seconds would
+# make Retry-After waits of days.
+MAX_BUCKET_TOKENS = 10**12
+MIN_REFILL_PER_SECOND = 0.001
 
 
 class SettingsError(Exception):
@@ -52,12 +57,22 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool = Field(default=True, description="Charge every request its cost from token buckets per API key and per organisation; HTTP 429 when one is empty")
     # NOTE: the defaults are a starting point, not a measured fit: a full tree of 100 connectors
     # is estimated at about 110,000 tokens and usually costs 2,000 to 5,000 once counted.
-    rate_limit_key_capacity: int = Field(default=250_000, gt=0, description="Tokens an API key's bucket holds when full; also the most one request may cost")
-    rate_limit_key_refill_per_second: float = Field(default=2_500, gt=0, description="Tokens an API key's bucket regains per second")
-    rate_limit_organisation_capacity: int = Field(
-        default=1_000_000, gt=0, description="Tokens an organisation's bucket, shared by all its keys, holds when full"
+    rate_limit_key_capacity: int = Field(
+        default=250_000, gt=0, le=MAX_BUCKET_TOKENS, description="Tokens an API key's bucket holds when full; also the most one request may cost"
     )
-    rate_limit_organisation_refill_per_second: float = Field(default=10_000, gt=0, description="Tokens an organisation's bucket regains per second")
+    rate_limit_key_refill_per_second: float = Field(
+        default=2_500, ge=MIN_REFILL_PER_SECOND, le=MAX_BUCKET_TOKENS, allow_inf_nan=False, description="Tokens an API key's bucket regains per second"
+    )
+    rate_limit_organisation_capacity: int = Field(
+        default=1_000_000, gt=0, le=MAX_BUCKET_TOKENS, description="Tokens an organisation's bucket, shared by all its keys, holds when full"
+    )
+    rate_limit_organisation_refill_per_second: float = Field(
+        default=10_000,
+        ge=MIN_REFILL_PER_SECOND,
+        le=MAX_BUCKET_TOKENS,
+        allow_inf_nan=False,
+        description="Tokens an organisation's bucket regains per second",
+    )
     execution_timeout_seconds: float = Field(default=10, gt=0, description="Seconds an operation may run before it is cancelled with HTTP 504")
     introspection: bool | None = Field(default=None, description="Allow introspection queries. Unset means on in development and off in production")
     persisted_queries: str = Field(default="automatic", description="off, automatic (automatic persisted queries) or allowlist (only registered documents run)")

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from graphql import get_introspection_query
 
 from app.limits import DocumentParser
 from resolvers import reads
@@ -294,3 +295,55 @@ def test_parse_cache_bounded() -> None:
     assert len(parser.cache) == 100 // len(documents[0])
     assert parser.cache.get(documents[-1]) is not None
     assert parser.cache.get(documents[0]) is None
+
+
+def test_whole_float_page_size_counts(small: Tenant) -> None:
+    document = 'query P($n: Int) { connectors(organisationId: "%s", first: $n) { totalCount } }' % small.organisation_id
+
+    error = limit_error(post(small, document, {"n": 6.0}))
+
+    assert error["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": "pageSize"}
+
+
+def test_aliases_inside_introspection_count(small: Tenant) -> None:
+    error = limit_error(post(small, "{ __schema { a: types { name } b: types { name } c: types { name } } }"))
+
+    assert error["extensions"] == {"code": "LIMIT_EXCEEDED", "limit": "aliases"}
+
+
+def test_introspection_query_within_default_limits(tenant: Tenant) -> None:
+    """The introspection query of GraphiQL and other tools nests `ofType` deeper than the depth limit."""
+    response = post(tenant, get_introspection_query(descriptions=True))
+
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["__schema"]["queryType"]["name"] == "Query"
+
+
+def test_skipped_selection_not_walked(small: Tenant) -> None:
+    document = 'query($skip: Boolean!) { connectors(organisationId: "%s", first: 6) @skip(if: $skip) { totalCount } }' % small.organisation_id
+
+    skipped = post(small, document, {"skip": True})
+    included = post(small, document, {"skip": False})
+
+    assert skipped.status_code == 200, skipped.text
+    assert "connectors" not in skipped.json()["data"]
+    assert limit_error(included)["extensions"]["limit"] == "pageSize"
+
+
+def test_non_utf8_charset_rejected(small: Tenant) -> None:
+    response = small.client.post(
+        small.server.graphql_url,
+        content=json.dumps({"query": "{ __typename }"}).encode("latin-1"),
+        headers={"Authorization": f"Bearer {small.api_key}", "Content-Type": "application/json; charset=latin1"},
+    )
+
+    assert response.status_code == 415, response.text
+    assert response.json()["errors"][0]["message"] == "The request body must be UTF-8; send charset=utf-8 or no charset."
+
+
+def test_subscription_rejected(small: Tenant) -> None:
+    response = post(small, "subscription S { __typename }")
+
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["extensions"]["code"] in ("BAD_REQUEST", "GRAPHQL_VALIDATION_FAILED")
+    assert "ubscription" in response.json()["errors"][0]["message"]

@@ -19,6 +19,7 @@ from graphql import parse
 
 from app.cost import BASE_COST, MUTATION_COST, REST_CREATE_COST, UNBOUNDED_LIST_SIZE, count_objects
 from app.limits import Estimate, Limits, check_operation
+from app.settings import SettingsError, load_settings
 from db.engine import Database
 from db.migrate import upgrade
 from resolvers.context import Caller
@@ -443,3 +444,61 @@ def test_estimate_of_nodes_by_ids() -> None:
 
     # Three nodes, each with UNBOUNDED_LIST_SIZE connections.
     assert estimate == Estimate(BASE_COST + 3 + 3 * UNBOUNDED_LIST_SIZE, 0)
+
+
+def test_field_error_charges_estimate(small_buckets: LiveServer, http: httpx.Client) -> None:
+    """A field error nulls `data` and hides the work of its siblings, so the estimate is kept."""
+    tenant = make_tenant(small_buckets, http)
+    document = PAGE.replace("connectors(organisationId: $o, first: $first) {", "broken: connectors(organisationId: $o, first: -1) { pageInfo { hasNextPage } }\n  connectors(organisationId: $o, first: $first) {", 1)
+
+    body = post(small_buckets.graphql_url, tenant.api_key, document, {"o": tenant.organisation_id, "first": 10}).json()
+
+    assert body["data"] is None
+    assert body["errors"]
+    assert body["extensions"]["cost"]["actual"] == body["extensions"]["cost"]["requested"] == page_estimate(10) + 1 + 1
+
+
+def test_skipped_field_not_estimated(small_buckets: LiveServer, http: httpx.Client) -> None:
+    tenant = make_tenant(small_buckets, http)
+    document = PAGE.replace("connectors(organisationId: $o, first: $first)", "connectors(organisationId: $o, first: $first) @include(if: $want)")
+    document = document.replace("query Page($o: ULID!, $first: Int)", "query Page($o: ULID!, $first: Int, $want: Boolean!)")
+
+    skipped = post(small_buckets.graphql_url, tenant.api_key, document, {"o": tenant.organisation_id, "first": 10, "want": False}).json()
+    included = post(small_buckets.graphql_url, tenant.api_key, document, {"o": tenant.organisation_id, "first": 10, "want": True}).json()
+
+    assert skipped["extensions"]["cost"]["requested"] == BASE_COST
+    assert included["extensions"]["cost"]["requested"] == page_estimate(10)
+
+
+def test_batch_rejection_sets_retry_after(tmp_path: Path, http: httpx.Client) -> None:
+    live = start_server(sqlite_settings(tmp_path, max_batch_operations=2, **SMALL_BUCKETS))
+    try:
+        tenant = make_tenant(live, http)
+        create_connectors(live.graphql_url, tenant.api_key, tenant.organisation_id, 3)
+        left = remaining(live.graphql_url, tenant.api_key)
+        too_big = {"query": PAGE, "variables": {"o": tenant.organisation_id, "first": smallest_page_over(left + REFILL_MARGIN)}}
+        response = http.post(live.graphql_url, json=[{"query": CHEAP}, too_big], headers={"Authorization": f"Bearer {tenant.api_key}"})
+    finally:
+        live.stop()
+
+    assert response.status_code == 200, response.text
+    cheap, refused = response.json()
+    assert cheap["data"] == {"__typename": "Query"}
+    error = refused["errors"][0]["extensions"]
+    assert error["code"] == "RATE_LIMITED"
+    assert response.headers["retry-after"] == str(error["retryAfterSeconds"])
+
+
+@pytest.mark.parametrize(
+    "variable,value",
+    [
+        ("rate_limit_key_capacity", 10**20),
+        ("rate_limit_organisation_capacity", 0),
+        ("rate_limit_key_refill_per_second", 1e-320),
+        ("rate_limit_organisation_refill_per_second", float("inf")),
+        ("rate_limit_key_refill_per_second", float("nan")),
+    ],
+)
+def test_rate_limit_settings_bounded(variable: str, value: float) -> None:
+    with pytest.raises(SettingsError, match=f"CONNECT_GATEWAY_{variable.upper()} is invalid"):
+        load_settings(**{variable: value})
