@@ -131,39 +131,73 @@ async def run_together(coroutines: list[Coroutine[Any, Any, Any]]) -> list[Any]:
 
     This does what an asyncio task per coroutine would, without creating the tasks: each
     coroutine runs until it awaits a future (such as a DataLoader result), and resumes once
-    that future is done. The futures of one round are awaited only after every coroutine has
-    reached its await, so a DataLoader receives all their keys in one batch. A coroutine that
-    awaits anything but an asyncio future makes the whole run raise TypeError.
+    that future is done. Coroutines resume together when one wait wakes several of them, so
+    a DataLoader still receives all their keys in one batch. Waiting for whichever future
+    finishes first matters: a coroutine may wait for a database connection that another one
+    holds until it is resumed.
+
+    When a coroutine raises, the others still run to completion, so each leaves its session
+    and connection the way it would under asyncio, and the first error is raised at the end.
+    A coroutine that awaits anything but an asyncio future makes the run raise TypeError.
     """
     results: list[Any] = [None] * len(coroutines)
-    runnable = list(range(len(coroutines)))
-    finished: set[int] = set()
+    # The future each unfinished coroutine waits for; None means it can resume now.
+    waiting: dict[int, asyncio.Future[Any] | None] = dict.fromkeys(range(len(coroutines)))
+    failure: BaseException | None = None
     try:
-        while runnable:
-            blocked: list[tuple[int, asyncio.Future[Any] | None]] = []
-            for index in runnable:
+        while waiting:
+            ready = [index for index, future in waiting.items() if future is None or future.done()]
+            if not ready:
+                await asyncio.wait({future for future in waiting.values() if future is not None}, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            for index in ready:
                 try:
-                    awaited = coroutines[index].send(None)
+                    waiting[index] = _step(coroutines[index])
                 except StopIteration as stop:
                     results[index] = stop.value
-                    finished.add(index)
-                    continue
-                # A bare `yield` (as in asyncio.sleep(0)) requests a resume on the next round.
-                if awaited is not None:
-                    if not asyncio.isfuture(awaited):
-                        raise TypeError(f"a resolver awaited {type(awaited).__name__}; the compiled path drives only asyncio futures")
-                    # A future sets this flag when it yields itself, and the receiver clears it,
-                    # as asyncio.Task does. While it is set, a second coroutine that awaits the
-                    # same future (a DataLoader key loaded twice) fails with "await wasn't used
-                    # with future".
-                    awaited._asyncio_future_blocking = False
-                blocked.append((index, awaited))
-            for _index, future in blocked:
-                if future is not None and not future.done():
-                    await asyncio.wait((future,))
-            runnable = [index for index, _future in blocked]
-    finally:
-        for index, coroutine in enumerate(coroutines):
-            if index not in finished:
-                coroutine.close()
+                    del waiting[index]
+                except Exception as error:
+                    del waiting[index]
+                    failure = failure or error
+    except BaseException:
+        # Cancelled from outside (an execution timeout) or a TypeError from _step.
+        await _unwind(coroutines, waiting)
+        raise
+    if failure is not None:
+        raise failure
     return results
+
+
+def _step(coroutine: Coroutine[Any, Any, Any]) -> "asyncio.Future[Any] | None":
+    """Resume a coroutine until its next await; return the future it awaits, or None for a bare yield."""
+    awaited = coroutine.send(None)
+    # A bare `yield` (as in asyncio.sleep(0)) requests a resume on the next round.
+    if awaited is None:
+        return None
+    if not asyncio.isfuture(awaited):
+        coroutine.close()
+        raise TypeError(f"a resolver awaited {type(awaited).__name__}; the compiled path drives only asyncio futures")
+    # A future sets this flag when it yields itself, and the receiver clears it, as
+    # asyncio.Task does. While it is set, a second coroutine that awaits the same future
+    # (a DataLoader key loaded twice) fails with "await wasn't used with future".
+    awaited._asyncio_future_blocking = False
+    return awaited
+
+
+async def _unwind(coroutines: list[Coroutine[Any, Any, Any]], waiting: dict[int, "asyncio.Future[Any] | None"]) -> None:
+    """Cancel the unfinished coroutines as asyncio would: raise CancelledError where each waits,
+    then drive it until its cleanup (closing sessions, returning connections) is done."""
+    for index in list(waiting):
+        coroutine = coroutines[index]
+        try:
+            awaited = coroutine.throw(asyncio.CancelledError())
+            while True:
+                if asyncio.isfuture(awaited):
+                    awaited._asyncio_future_blocking = False
+                    await asyncio.wait((awaited,))
+                awaited = coroutine.send(None)
+        except (StopIteration, asyncio.CancelledError):
+            pass
+        except Exception:
+            # The coroutine failed in its own cleanup; the error being raised matters more.
+            coroutine.close()

@@ -1,0 +1,75 @@
+"""The compiled execution path under concurrent requests and failing fields.
+
+Its driver resumes resolver coroutines itself, so it must not wait on one coroutine while
+another holds the connection that the first waits for, and a failing field must leave every
+session closed and every connection back in the pool.
+"""
+
+import asyncio
+import json
+import logging
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import FIXTURES, Tenant
+from tests.documents import CREATE_CONNECTOR
+
+ROOT_FIELDS = 10
+SELECTION = "connectors(organisationId: $o, first: 3) { nodes { id name connections { name credentials { action { credential { name } } } } versions { name } } }"
+HEAVY = "query Heavy($o: ULID!) { " + " ".join(f"a{index}: {SELECTION}" for index in range(ROOT_FIELDS)) + " }"
+SMALL = "query Small($o: ULID!) { connectors(organisationId: $o, first: 1) { totalCount } }"
+# A sibling with an invalid page size fails while the other root field is loading.
+FAILING = "query Failing($o: ULID!) { good: " + SELECTION + " bad: connectors(organisationId: $o, first: -1) { totalCount } }"
+CONCURRENT_REQUESTS = 8
+
+
+@pytest.fixture
+def stocked(tenant: Tenant) -> Tenant:
+    for name in ("stripe", "github", "slack"):
+        definition = json.loads((FIXTURES / f"{name}.json").read_text())
+        assert tenant.graphql(CREATE_CONNECTOR, {"organisationId": tenant.organisation_id, "input": definition})
+    return tenant
+
+
+def checked_out(tenant: Tenant) -> int:
+    return tenant.server.app.state.gateway.services.database.engine.pool.checkedout()
+
+
+def wait_for_idle_pool(tenant: Tenant, seconds: float = 5) -> int:
+    """Return the connections still checked out once the pool is idle, or after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while checked_out(tenant) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return checked_out(tenant)
+
+
+async def post_all(tenant: Tenant, documents: list[str]) -> list[httpx.Response]:
+    headers = {"Authorization": f"Bearer {tenant.api_key}"}
+    limits = httpx.Limits(max_connections=len(documents) + 1)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        requests = [client.post(tenant.server.graphql_url, json={"query": document, "variables": {"o": tenant.organisation_id}}, headers=headers) for document in documents]
+        return await asyncio.gather(*requests)
+
+
+def test_concurrent_many_root_fields(stocked: Tenant) -> None:
+    responses = asyncio.run(post_all(stocked, [HEAVY] * CONCURRENT_REQUESTS + [SMALL]))
+
+    assert [response.status_code for response in responses] == [200] * (CONCURRENT_REQUESTS + 1), [response.text[:300] for response in responses]
+    for response in responses:
+        assert "errors" not in response.json(), response.text[:500]
+    assert len(responses[0].json()["data"]["a0"]["nodes"]) == 3
+    assert wait_for_idle_pool(stocked) == 0
+
+
+def test_failing_sibling_returns_connections(stocked: Tenant, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR)
+
+    responses = asyncio.run(post_all(stocked, [FAILING] * 4))
+
+    for response in responses:
+        assert response.status_code == 200, response.text
+        assert response.json()["errors"], response.text
+    assert wait_for_idle_pool(stocked) == 0
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []
