@@ -118,11 +118,19 @@ def track_pool(engine: AsyncEngine) -> Callable[[], None]:
     size = size_method() if callable(size_method) else 0
     DATABASE_POOL_SIZE.inc(size)
 
-    def on_checkout(*_args: object) -> None:
-        DATABASE_POOL_CHECKED_OUT.inc()
+    # Counting by connection record keeps the gauge exact when a cancelled checkout fires a
+    # checkin without its checkout event, which happens when a request is cancelled mid-query.
+    checked_out: set[int] = set()
 
-    def on_checkin(*_args: object) -> None:
-        DATABASE_POOL_CHECKED_OUT.dec()
+    def on_checkout(_connection: object, record: object, _proxy: object) -> None:
+        if id(record) not in checked_out:
+            checked_out.add(id(record))
+            DATABASE_POOL_CHECKED_OUT.inc()
+
+    def on_checkin(_connection: object, record: object) -> None:
+        if id(record) in checked_out:
+            checked_out.discard(id(record))
+            DATABASE_POOL_CHECKED_OUT.dec()
 
     # SQLAlchemy copies pool listeners to the new pool that engine.dispose() creates.
     event.listen(pool, "checkout", on_checkout)
@@ -130,6 +138,8 @@ def track_pool(engine: AsyncEngine) -> Callable[[], None]:
 
     def stop() -> None:
         DATABASE_POOL_SIZE.dec(size)
+        DATABASE_POOL_CHECKED_OUT.dec(len(checked_out))
+        checked_out.clear()
         current = engine.sync_engine.pool
         for name, listener in (("checkout", on_checkout), ("checkin", on_checkin)):
             if event.contains(current, name, listener):

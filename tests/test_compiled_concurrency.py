@@ -13,6 +13,7 @@ import time
 import httpx
 import pytest
 
+from app.metrics import DATABASE_POOL_CHECKED_OUT
 from tests.conftest import FIXTURES, Tenant
 from tests.documents import CREATE_CONNECTOR
 
@@ -65,6 +66,7 @@ def test_concurrent_many_root_fields(stocked: Tenant) -> None:
 
 def test_failing_sibling_returns_connections(stocked: Tenant, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.ERROR)
+    gauge_before = DATABASE_POOL_CHECKED_OUT._value.get()
 
     responses = asyncio.run(post_all(stocked, [FAILING] * 4))
 
@@ -72,4 +74,6 @@ def test_failing_sibling_returns_connections(stocked: Tenant, caplog: pytest.Log
         assert response.status_code == 200, response.text
         assert response.json()["errors"], response.text
     assert wait_for_idle_pool(stocked) == 0
+    # The fallback executor cancels the sibling mid-query; the pool gauge must still balance.
+    assert DATABASE_POOL_CHECKED_OUT._value.get() == gauge_before
     assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []
