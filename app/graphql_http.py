@@ -23,6 +23,7 @@ from app.limits import LIMIT_EXCEEDED, DocumentParser, LimitExceeded, Limits, ch
 from app.observability import note_caller, note_outcome, request_id_for
 from app.persisted import PersistedQueries, PersistedQueryError
 from app.state import AppState
+from db.snapshot import ReadSnapshot
 from resolvers.context import Caller, RequestContext
 from schema.compiled import compiled_execution
 
@@ -219,7 +220,8 @@ async def _run_operation(
     if rejection is not None:
         return _request_error(rejection.message, rejection.code, media_type, **rejection.extensions)
 
-    context = RequestContext(caller=caller, services=state.services, request_id=request_id)
+    snapshot = ReadSnapshot(state.services.database)
+    context = RequestContext(caller=caller, services=state.services, request_id=request_id, snapshot=snapshot)
     allowed = (OperationType.QUERY,) if request.method == "GET" else (OperationType.QUERY, OperationType.MUTATION)
     compiled_execution.set(settings.compiled_execution)
     try:
@@ -249,6 +251,8 @@ async def _run_operation(
             "of its steps; read the objects again before retrying it."
         )
         return Outcome(_error_body(message, "TIMEOUT"), 504)
+    finally:
+        await snapshot.close()
 
     body: dict[str, Any] = {}
     request_error = isinstance(result, PreExecutionError) or (
