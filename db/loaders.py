@@ -10,18 +10,18 @@ per-instance state of ORM loading, a large share of a page of trees in bench/pro
 """
 
 from collections import defaultdict, namedtuple
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Column, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry.dataloader import DataLoader
-
 from db import models
+from db.batch_loader import BatchLoader
 from db.snapshot import ReadRunner
 
 Row = TypeVar("Row")
+Output = TypeVar("Output")
 
 # Called with a loader's attribute name and its key count before each batch runs. app.metrics
 # sets it, because this layer must not import the app layer.
@@ -51,6 +51,21 @@ CREDENTIAL = _shape(models.Credential, leave_out=("secret",))
 CONNECTOR_VERSION = _shape(models.ConnectorVersion)
 CONNECTOR_CATEGORY = _shape(models.ConnectorCategory)
 CONNECTOR_VERSION_SUBSCRIBER = _shape(models.ConnectorVersionSubscriber)
+_SHAPES = {
+    models.Connector: CONNECTOR,
+    models.AuthSchemeConfig: AUTH_SCHEME_CONFIG,
+    models.Connection: CONNECTION,
+    models.ConnectionCredential: CONNECTION_CREDENTIAL,
+    models.Credential: CREDENTIAL,
+    models.ConnectorVersion: CONNECTOR_VERSION,
+    models.ConnectorCategory: CONNECTOR_CATEGORY,
+    models.ConnectorVersionSubscriber: CONNECTOR_VERSION_SUBSCRIBER,
+}
+
+
+def row_shape(model: Any) -> RowShape:
+    """Return the columns and row tuple that reads of `model` share with the loaders."""
+    return _SHAPES[model]
 
 
 class UsageConnection(NamedTuple):
@@ -102,18 +117,31 @@ class Loaders:
         """Create the loaders of one request; `read` runs each batch's statement, such as in the request's snapshot."""
         self._read = read
         self._organisation_ids = organisation_ids
-        self.connector_by_id = DataLoader(self._load_connectors)
-        self.auth_scheme_configs_by_connector = DataLoader(self._load_auth_scheme_configs)
-        self.connections_by_connector = DataLoader(self._load_connections)
-        self.connection_credentials_by_connection = DataLoader(self._load_connection_credentials)
-        self.credential_by_id = DataLoader(self._load_credentials)
-        self.usages_by_credential = DataLoader(self._load_usages)
-        self.versions_by_connector = DataLoader(self._load_versions)
-        self.categories_by_connector = DataLoader(self._load_categories)
-        self.subscribers_by_version = DataLoader(self._load_subscribers)
+        self.connector_by_id = BatchLoader(self._load_connectors)
+        self.auth_scheme_configs_by_connector = BatchLoader(self._load_auth_scheme_configs)
+        self.connections_by_connector = BatchLoader(self._load_connections)
+        self.connection_credentials_by_connection = BatchLoader(self._load_connection_credentials)
+        self.credential_by_id = BatchLoader(self._load_credentials)
+        self.usages_by_credential = BatchLoader(self._load_usages)
+        self.versions_by_connector = BatchLoader(self._load_versions)
+        self.categories_by_connector = BatchLoader(self._load_categories)
+        self.subscribers_by_version = BatchLoader(self._load_subscribers)
         for name, loader in vars(self).items():
-            if isinstance(loader, DataLoader):
+            if isinstance(loader, BatchLoader):
                 loader.load_fn = _observed(name, loader.load_fn)
+        self._outputs: dict[Hashable, Any] = {}
+
+    def output(self, key: Hashable, build: Callable[[], Output]) -> Output:
+        """Return the object built for `key`, calling `build` the first time.
+
+        Resolvers use it for output objects built from these loaders' rows, such as a
+        connector that each of its connections returns, so each is built once. The objects
+        are dropped with the loaders, after every write.
+        """
+        if key in self._outputs:
+            return self._outputs[key]
+        value = self._outputs[key] = build()
+        return value
 
     async def _all(self, statement: Any, shape: RowShape) -> list[Any]:
         make = shape.make

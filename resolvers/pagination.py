@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import String, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.loaders import row_shape
 from db.types import UTCDateTime
 from resolvers.errors import DomainError, ErrorCode, FieldError
 from resolvers.ids import parse_ulid
@@ -92,7 +93,10 @@ def check_page_request(request: PageRequest) -> None:
 async def paginate(
     session: AsyncSession, table: Any, conditions: list[Any], request: PageRequest, scope: str
 ) -> Page:
-    """Run one keyset page query and one count query for `table` under `conditions`."""
+    """Run one keyset page query and one count query for `table` under `conditions`.
+
+    The page's rows are the named tuples that the loaders return for `table`.
+    """
     check_page_request(request)
     after = decode_cursor("after", request.after, scope) if request.after else None
     before = decode_cursor("before", request.before, scope) if request.before else None
@@ -106,8 +110,9 @@ async def paginate(
     backwards = request.last is not None
     size = request.last if backwards else (request.first if request.first is not None else DEFAULT_PAGE_SIZE)
     order = (table.updated_at.asc(), table.id.asc()) if backwards else (table.updated_at.desc(), table.id.desc())
-    statement = select(table).where(*keyset).order_by(*order).limit(size + 1)
-    rows = list((await session.execute(statement)).scalars())
+    shape = row_shape(table)
+    statement = select(*shape.columns).where(*keyset).order_by(*order).limit(size + 1)
+    rows = [shape.make(row) for row in await session.execute(statement)]
     has_more = len(rows) > size
     rows = rows[:size]
     if backwards:
