@@ -51,7 +51,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def _as_utc(value: datetime) -> datetime:
-    # SQLite returns the naive UTC text that process_bind_param wrote.
+    # SQLite values parse to the naive UTC time that process_bind_param wrote.
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)

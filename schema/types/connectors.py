@@ -8,7 +8,7 @@ import strawberry
 from db import models
 from resolvers.context import RequestContext
 from resolvers.versions import resolve_version_name
-from schema.enums import Category, Protocol
+from schema.enums import Category, Protocol, member
 from schema.scalars import ULID, DateTime
 from schema.types.auth_schemes import AuthSchemeConfig, auth_scheme_config_of
 from schema.types.common import ConnectionVariable, Message, Node, Tag, variables_of
@@ -209,7 +209,7 @@ def connector_of(row: models.Connector) -> HTTPConnector:
         documentation_url=row.documentation_url,
         image_url=row.image_url,
         tags=[Tag(key=tag["key"], values=list(tag["values"])) for tag in row.tags],
-        protocol=Protocol(row.protocol),
+        protocol=member(Protocol, row.protocol),
         connection_variables=variables_of(row.connection_variables),
         created_at=row.created_at,
         updated_at=row.updated_at,
