@@ -8,7 +8,8 @@ Both backends give the resolvers the same guarantees:
   overwrite a concurrent update (tests/test_concurrency.py checks this on both).
 - A read session (`Database.read`) reads one snapshot in all its statements, because
   SQLite WAL readers keep the snapshot of their first read and PostgreSQL reads run in
-  REPEATABLE READ. A page and its total count come from the same snapshot.
+  REPEATABLE READ. A GraphQL request shares one read session (db/snapshot.py), so its
+  page, total count and loaded trees come from the same snapshot.
 """
 
 import hashlib

@@ -101,8 +101,7 @@ async def list_connectors(
         return None
     scope = scope_of("connectors", organisation_id, filters.__dict__)
     conditions = _connector_conditions(organisation_id, filters)
-    run = read or new_session_reader(services.database)
-    return await run(lambda session: paginate(session, models.Connector, conditions, request, scope))
+    return await paginate(read or new_session_reader(services.database), models.Connector, conditions, request, scope)
 
 
 async def list_credentials(
@@ -123,8 +122,7 @@ async def list_credentials(
     if filters.type:
         conditions.append(table.type == filters.type)
     scope = scope_of("credentials", organisation_id, filters.__dict__)
-    run = read or new_session_reader(services.database)
-    return await run(lambda session: paginate(session, table, conditions, request, scope))
+    return await paginate(read or new_session_reader(services.database), table, conditions, request, scope)
 
 
 async def find_nodes(services: Services, caller: Caller, ids: list[str], read: ReadRunner | None = None) -> dict[str, Any]:

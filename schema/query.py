@@ -150,7 +150,7 @@ class Query:
     ) -> ConnectorConnection:
         request = PageRequest(first, after, last, before)
         try:
-            page = await library.list_public_connectors(info.context.services, request, _connector_filter(filter))
+            page = await library.list_public_connectors(info.context.services, request, _connector_filter(filter), info.context.read)
         except DomainError as error:
             raise graphql_error(error) from None
         info.context.loaders.prime_connectors(page.rows)
