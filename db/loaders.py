@@ -67,7 +67,8 @@ async def execute_core(session: AsyncSession, statement: Any) -> Any:
     """Execute a select of columns on the session's connection, in its transaction.
 
     Session.execute would run it through the ORM's result loading, which costs more per
-    row than Core's and adds nothing for rows that are plain columns.
+    row than Core's and adds nothing for rows that are plain columns. Callers take the rows
+    with `all()`, which fetches them in one call rather than one call per row.
     """
     connection = await session.connection()
     return await connection.execute(statement)
@@ -157,7 +158,7 @@ class Loaders:
         make = shape.make
 
         async def fetch(session: AsyncSession) -> list[Any]:
-            return [make(row) for row in await execute_core(session, statement)]
+            return [make(row) for row in (await execute_core(session, statement)).all()]
 
         return await self._read(fetch)
 
@@ -251,7 +252,7 @@ class Loaders:
         seen: set[tuple[str, str]] = set()
 
         async def fetch(session: AsyncSession) -> list[Any]:
-            return list(await execute_core(session, statement))
+            return (await execute_core(session, statement)).all()
 
         for credential_id, *columns in await self._read(fetch):
             usage_connection, usage_connector = UsageConnection(*columns[:4]), UsageConnector(*columns[4:])

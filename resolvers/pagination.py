@@ -134,7 +134,7 @@ async def paginate(read: ReadRunner, table: Any, conditions: list[Any], request:
     statement = select(*shape.columns).where(*keyset).order_by(*order).limit(size + 1)
 
     async def fetch_page(session: AsyncSession) -> list[Any]:
-        return [shape.make(row) for row in await execute_core(session, statement)]
+        return [shape.make(row) for row in (await execute_core(session, statement)).all()]
 
     async def count(session: AsyncSession) -> int:
         return (await session.execute(select(func.count()).select_from(table).where(*conditions))).scalar_one()
