@@ -44,8 +44,12 @@ RESULTS_DIRECTORY = REPOSITORY / "bench" / "results"
 BACKENDS = ("sqlite", "postgresql")
 DEEP_PAGE = 1000
 PAGE_SIZE = 100
-# Requests sent one after another to count SQL statements and CPU time per request.
-COUNTED_REQUESTS = 5
+# Requests sent one after another, and not counted, before the counted ones. The first requests
+# of a new worker also grow its heap and fill its caches, which a counted request would pay for.
+WARM_REQUESTS = 5
+# Requests sent one after another to count SQL statements and CPU time per request. /proc counts
+# CPU time in clock ticks (10 ms at 100 Hz), so 20 requests resolve 0.5 ms per request.
+COUNTED_REQUESTS = 20
 # Requests that a latency run should complete, and times each throughput connection should
 # complete a request, when --max-seconds allows.
 LATENCY_SAMPLES = 40
@@ -168,7 +172,9 @@ def verify(client: httpx.Client, scenarios: list[Scenario], results: dict[str, S
 
 
 def count_per_request(server: Server, client: httpx.Client, scenario: Scenario, result: ScenarioResult) -> None:
-    """Send COUNTED_REQUESTS requests one after another; record SQL and CPU time per request."""
+    """Send COUNTED_REQUESTS requests one after another, after WARM_REQUESTS; record SQL and CPU time per request."""
+    for _ in range(WARM_REQUESTS):
+        client.post(scenario.path, content=scenario.body(), headers={"Content-Type": "application/json"}).raise_for_status()
     server.wait_until_idle()
     client.post("/bench/stats/reset")
     cpu_before = server.cpu_seconds()
@@ -261,6 +267,8 @@ def run_backend(backend: str, dataset: Dataset, args: argparse.Namespace, stamp:
         "concurrency": args.concurrency,
         "other_concurrency": args.other_concurrency,
         "latency_seconds": args.latency_seconds,
+        "warm_requests": WARM_REQUESTS,
+        "counted_requests": COUNTED_REQUESTS,
         "throughput_seconds": args.throughput_seconds,
         "max_seconds": args.max_seconds,
         "idle_resident_mib": idle_mib,
