@@ -37,6 +37,7 @@ from app.operations import operation_selection_error
 from app.observability import note_caller, note_outcome, request_id_for
 from app.persisted import PersistedQueries, PersistedQueryError
 from app.state import AppState
+from db.snapshot import ReadSnapshot
 from resolvers.context import Caller, RequestContext
 from schema.compiled import compiled_execution
 
@@ -251,7 +252,8 @@ async def _run_operation(
         body, headers = metering.refusal()
         return Outcome(body, 429, headers)
 
-    context = RequestContext(caller=caller, services=state.services, request_id=request_id)
+    snapshot = ReadSnapshot(state.services.database)
+    context = RequestContext(caller=caller, services=state.services, request_id=request_id, snapshot=snapshot)
     allowed = (OperationType.QUERY,) if request.method == "GET" else (OperationType.QUERY, OperationType.MUTATION)
     compiled_execution.set(settings.compiled_execution)
     try:
@@ -286,6 +288,8 @@ async def _run_operation(
         )
         # A cancelled operation keeps the estimate it was charged: its work was done.
         return Outcome(_error_body(message, "TIMEOUT") | metering.charged_in_full(), 504)
+    finally:
+        await snapshot.close()
 
     body: dict[str, Any] = {}
     request_error = isinstance(result, PreExecutionError) or (

@@ -31,6 +31,7 @@ import orjson
 
 from bench.datasets import POSTGRES_DESCRIPTION, sqlite_dataset
 from bench.generate import BENCH_SECRET_KEY, Dataset
+from bench.serve import UNTHROTTLED_RATE_LIMITS
 
 # Package names by a path fragment of their files, checked in this order.
 PACKAGES = (
@@ -188,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     dataset = _dataset(args)
     if args.url:
         dataset.url = args.url
-    os.environ |= {
+    os.environ |= UNTHROTTLED_RATE_LIMITS | {
         "CONNECT_GATEWAY_DATABASE_URL": dataset.url,
         "CONNECT_GATEWAY_SECRET_KEY": BENCH_SECRET_KEY,
         "CONNECT_GATEWAY_LOG_LEVEL": "WARNING",

@@ -51,6 +51,12 @@ def _machine_line(result: dict[str, Any]) -> str:
     )
 
 
+def _after_warm_requests(result: dict[str, Any]) -> str:
+    # Results of runs before the warm-up requests existed have no "warm_requests".
+    warm = result.get("warm_requests", 0)
+    return f", after {warm} requests that are not counted" if warm else ""
+
+
 def figures_section(result: dict[str, Any]) -> str:
     scenarios = {item["name"]: item for item in result["scenarios"]}
     lines = [
@@ -111,7 +117,8 @@ def figures_section(result: dict[str, Any]) -> str:
     lines.append(
         "Latency: one worker and one connection, for at least "
         f"{result['latency_seconds']:g} s after a warm-up, longer for slow scenarios (requests measured: {samples}). "
-        f"CPU and SQL time per request: the mean of 5 requests sent one at a time to that worker. SQL time runs from "
+        f"CPU and SQL time per request: the mean of {result.get('counted_requests', 5)} requests sent one at a time to that worker"
+        f"{_after_warm_requests(result)}. SQL time runs from "
         "sending a statement to having all its rows. "
         f"Throughput, p95 under load and memory: two workers, {result['concurrency']} connections for tree-20 and "
         f"{result['other_concurrency']} for the others, for at least {result['throughput_seconds']:g} s, and requests/s counts "

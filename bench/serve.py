@@ -23,6 +23,16 @@ CLOCK_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 # The workers count as idle once they use less than this much CPU time in one interval.
 IDLE_INTERVAL_SECONDS = 0.3
 IDLE_CPU_SECONDS = 0.02
+# Token-bucket sizes and refill rates of the GraphQL rate limiter, set so high that the
+# benchmark load is never throttled while the limiter's bookkeeping still runs and is measured.
+# Settings ignores unknown CONNECT_GATEWAY_* variables, so these are harmless on a build
+# without the limiter.
+UNTHROTTLED_RATE_LIMITS = {
+    "CONNECT_GATEWAY_RATE_LIMIT_KEY_CAPACITY": "1000000000",
+    "CONNECT_GATEWAY_RATE_LIMIT_KEY_REFILL_PER_SECOND": "1000000000",
+    "CONNECT_GATEWAY_RATE_LIMIT_ORGANISATION_CAPACITY": "1000000000",
+    "CONNECT_GATEWAY_RATE_LIMIT_ORGANISATION_REFILL_PER_SECOND": "1000000000",
+}
 
 
 def free_port() -> int:
@@ -64,7 +74,7 @@ class Server:
         self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        environment = os.environ | {
+        environment = os.environ | UNTHROTTLED_RATE_LIMITS | {
             "CONNECT_GATEWAY_DATABASE_URL": database_url,
             "CONNECT_GATEWAY_SECRET_KEY": secret_key,
             # One log line per request would be measured too; warnings and errors still show.

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from db import models
+from db.snapshot import ReadRunner, new_session_reader
 from resolvers.connector_access import load_configs
 from resolvers.connectors import require_organisation, tag_rows
 from resolvers.context import Caller, Services
@@ -34,13 +35,18 @@ PROTOCOLS = (
 )
 
 
-async def list_public_connectors(services: Services, request: PageRequest, filters: ConnectorFilter) -> Page:
-    """Return a page of public connectors of every organisation; the `public` filter is ignored."""
+async def list_public_connectors(
+    services: Services, request: PageRequest, filters: ConnectorFilter, read: ReadRunner | None = None
+) -> Page:
+    """Return a page of public connectors of every organisation; the `public` filter is ignored.
+
+    `read` runs the statements, such as in a request's shared snapshot. By default they run in
+    a new read session.
+    """
     filters = replace(filters, public=None)
     conditions = [models.Connector.public.is_(True), *connector_filter_conditions(filters)]
     scope = scope_of("public-connectors", "", filters.__dict__)
-    async with services.database.read() as session:
-        return await paginate(session, models.Connector, conditions, request, scope)
+    return await paginate(read or new_session_reader(services.database), models.Connector, conditions, request, scope)
 
 
 async def import_public_connector_version(

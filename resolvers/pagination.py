@@ -4,10 +4,12 @@ A cursor records the list it came from (kind, organisation and filter), so a cur
 reused on another list or tenant is rejected instead of silently paging elsewhere.
 """
 
+import asyncio
 import base64
 import binascii
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +17,8 @@ from typing import Any
 from sqlalchemy import String, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.loaders import execute_core, row_shape
+from db.snapshot import ReadRunner
 from db.types import UTCDateTime
 from resolvers.errors import DomainError, ErrorCode, FieldError
 from resolvers.ids import parse_ulid
@@ -31,13 +35,31 @@ class PageRequest:
     before: str | None
 
 
+class TotalCount:
+    """The number of rows of a whole list, counted on the first `get()` and then kept.
+
+    Counting can cost more than the page itself (every row of the organisation), so it runs
+    only for documents that select totalCount.
+    """
+
+    def __init__(self, count: Callable[[], Awaitable[int]]) -> None:
+        self._count = count
+        self._task: asyncio.Future[int] | None = None
+
+    async def get(self) -> int:
+        # One task, so that several totalCount fields of one page run a single count.
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._count())
+        return await self._task
+
+
 @dataclass(frozen=True)
 class Page:
     rows: list[Any]
     cursors: list[str]
     has_next_page: bool
     has_previous_page: bool
-    total_count: int
+    total_count: TotalCount
 
 
 @dataclass(frozen=True)
@@ -98,10 +120,12 @@ def page_size(request: PageRequest) -> int:
     return DEFAULT_PAGE_SIZE
 
 
-async def paginate(
-    session: AsyncSession, table: Any, conditions: list[Any], request: PageRequest, scope: str
-) -> Page:
-    """Run one keyset page query and one count query for `table` under `conditions`."""
+async def paginate(read: ReadRunner, table: Any, conditions: list[Any], request: PageRequest, scope: str) -> Page:
+    """Run one keyset page query for `table` under `conditions`, and prepare its count query.
+
+    `read` runs both, so in a request's shared snapshot the count matches the page. The
+    page's rows are the named tuples that the loaders return for `table`.
+    """
     check_page_request(request)
     after = decode_cursor("after", request.after, scope) if request.after else None
     before = decode_cursor("before", request.before, scope) if request.before else None
@@ -115,20 +139,27 @@ async def paginate(
     backwards = request.last is not None
     size = page_size(request)
     order = (table.updated_at.asc(), table.id.asc()) if backwards else (table.updated_at.desc(), table.id.desc())
-    statement = select(table).where(*keyset).order_by(*order).limit(size + 1)
-    rows = list((await session.execute(statement)).scalars())
+    shape = row_shape(table)
+    statement = select(*shape.columns).where(*keyset).order_by(*order).limit(size + 1)
+
+    async def fetch_page(session: AsyncSession) -> list[Any]:
+        return [shape.make(row) for row in (await execute_core(session, statement)).all()]
+
+    async def count(session: AsyncSession) -> int:
+        return (await session.execute(select(func.count()).select_from(table).where(*conditions))).scalar_one()
+
+    rows = await read(fetch_page)
     has_more = len(rows) > size
     rows = rows[:size]
     if backwards:
         rows.reverse()
 
-    total = (await session.execute(select(func.count()).select_from(table).where(*conditions))).scalar_one()
     return Page(
         rows=rows,
         cursors=[encode_cursor(scope, row.updated_at, row.id) for row in rows],
         has_next_page=before is not None if backwards else has_more,
         has_previous_page=has_more if backwards else after is not None,
-        total_count=total,
+        total_count=TotalCount(lambda: read(count)),
     )
 
 

@@ -4,8 +4,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import models
+from db.snapshot import ReadRunner, new_session_reader
 from resolvers.context import Caller, Services
 from resolvers.errors import invalid
 from resolvers.pagination import Page, PageRequest, paginate, scope_of
@@ -83,18 +85,32 @@ def connector_filter_conditions(filters: ConnectorFilter) -> list[Any]:
 
 
 async def list_connectors(
-    services: Services, caller: Caller, organisation_id: str, request: PageRequest, filters: ConnectorFilter
+    services: Services,
+    caller: Caller,
+    organisation_id: str,
+    request: PageRequest,
+    filters: ConnectorFilter,
+    read: ReadRunner | None = None,
 ) -> Page | None:
-    """Return a page of the organisation's connectors, or None for an organisation out of reach."""
+    """Return a page of the organisation's connectors, or None for an organisation out of reach.
+
+    `read` runs the statements, such as in a request's shared snapshot. By default they run in
+    a new read session.
+    """
     if not caller.may_act_for(organisation_id):
         return None
     scope = scope_of("connectors", organisation_id, filters.__dict__)
-    async with services.database.read() as session:
-        return await paginate(session, models.Connector, _connector_conditions(organisation_id, filters), request, scope)
+    conditions = _connector_conditions(organisation_id, filters)
+    return await paginate(read or new_session_reader(services.database), models.Connector, conditions, request, scope)
 
 
 async def list_credentials(
-    services: Services, caller: Caller, organisation_id: str, request: PageRequest, filters: CredentialFilter
+    services: Services,
+    caller: Caller,
+    organisation_id: str,
+    request: PageRequest,
+    filters: CredentialFilter,
+    read: ReadRunner | None = None,
 ) -> Page | None:
     if not caller.may_act_for(organisation_id):
         return None
@@ -106,18 +122,20 @@ async def list_credentials(
     if filters.type:
         conditions.append(table.type == filters.type)
     scope = scope_of("credentials", organisation_id, filters.__dict__)
-    async with services.database.read() as session:
-        return await paginate(session, table, conditions, request, scope)
+    return await paginate(read or new_session_reader(services.database), table, conditions, request, scope)
 
 
-async def find_nodes(services: Services, caller: Caller, ids: list[str]) -> dict[str, Any]:
+async def find_nodes(services: Services, caller: Caller, ids: list[str], read: ReadRunner | None = None) -> dict[str, Any]:
     """Return the objects with these ids that belong to the caller's organisations, by id."""
-    found: dict[str, Any] = {}
-    async with services.database.read() as session:
+
+    async def fetch(session: AsyncSession) -> dict[str, Any]:
+        found: dict[str, Any] = {}
         for table in NODE_TABLES:
             missing = [node_id for node_id in ids if node_id not in found]
             if not missing:
                 break
             statement = select(table).where(table.id.in_(missing), table.organisation_id.in_(caller.organisation_ids))
             found |= {row.id: row for row in (await session.execute(statement)).scalars()}
-    return found
+        return found
+
+    return await (read or new_session_reader(services.database))(fetch)

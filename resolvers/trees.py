@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from db import models
 from db.loaders import CredentialUsageRow, Loaders
+from db.snapshot import new_session_reader
 from resolvers.context import Caller, Services
 
 
@@ -38,7 +39,7 @@ async def load_connector_tree(services: Services, caller: Caller, connector_id: 
     for. Raises LookupError when a link names a credential that cannot be read, which the
     create path never produces.
     """
-    loaders = Loaders(services.database.read, caller.organisation_ids)
+    loaders = Loaders(new_session_reader(services.database), caller.organisation_ids)
     connector = await loaders.connector_by_id.load(connector_id)
     if connector is None:
         return None

@@ -1,6 +1,7 @@
 """GraphQL enums. Names are the contract's UPPER_SNAKE values; Python values are REST wire values."""
 
 from enum import Enum
+from typing import Any, TypeVar
 
 import strawberry
 
@@ -95,3 +96,20 @@ class Category(Enum):
     AI_LLMS = strawberry.enum_value("AI/LLMs", description="AI/LLMs")
     ECOMMERCE = strawberry.enum_value("eCommerce", description="eCommerce")
     BUSINESS_OPERATIONS = strawberry.enum_value("Business Operations", description="Business Operations")
+
+
+EnumType = TypeVar("EnumType", bound=Enum)
+
+
+def member(enum_class: type[EnumType], value: Any) -> EnumType:
+    """Return the member of `enum_class` with this value, as `enum_class(value)` does.
+
+    A dictionary lookup finds a known value without Enum's Python-level call, which output
+    types make for thousands of stored values per page of connector trees. Any other value,
+    including an unhashable one, goes through `enum_class(value)` and raises as it does.
+    """
+    try:
+        found = enum_class._value2member_map_.get(value)
+    except TypeError:
+        found = None
+    return found if found is not None else enum_class(value)  # type: ignore[return-value]

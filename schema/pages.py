@@ -2,7 +2,7 @@
 
 import strawberry
 
-from resolvers.pagination import Page
+from resolvers.pagination import Page, TotalCount
 from schema.types.common import PageInfo
 from schema.types.connectors import Connector, connector_of
 from schema.types.credentials import Credential
@@ -14,12 +14,21 @@ class ConnectorEdge:
     node: Connector
 
 
+async def _total(count: TotalCount | None) -> int:
+    return 0 if count is None else await count.get()
+
+
 @strawberry.type
 class ConnectorConnection:
     edges: list[ConnectorEdge]
     nodes: list[Connector]
     page_info: PageInfo
-    total_count: int
+    # None for an organisation out of the caller's reach, whose list is empty.
+    count: strawberry.Private[TotalCount | None]
+
+    @strawberry.field
+    async def total_count(self) -> int:
+        return await _total(self.count)
 
 
 @strawberry.type
@@ -33,7 +42,12 @@ class CredentialConnection:
     edges: list[CredentialEdge]
     nodes: list[Credential]
     page_info: PageInfo
-    total_count: int
+    # None for an organisation out of the caller's reach, whose list is empty.
+    count: strawberry.Private[TotalCount | None]
+
+    @strawberry.field
+    async def total_count(self) -> int:
+        return await _total(self.count)
 
 
 def _page_info(page: Page | None) -> PageInfo:
@@ -55,10 +69,10 @@ def _page_info(page: Page | None) -> PageInfo:
 def connector_page(page: Page | None) -> ConnectorConnection:
     nodes = [connector_of(row) for row in page.rows] if page else []
     edges = [ConnectorEdge(cursor=cursor, node=node) for cursor, node in zip(page.cursors, nodes, strict=True)] if page else []
-    return ConnectorConnection(edges=edges, nodes=nodes, page_info=_page_info(page), total_count=page.total_count if page else 0)
+    return ConnectorConnection(edges=edges, nodes=nodes, page_info=_page_info(page), count=page.total_count if page else None)
 
 
 def credential_page(page: Page | None) -> CredentialConnection:
     nodes = [Credential.from_row(row) for row in page.rows] if page else []
     edges = [CredentialEdge(cursor=cursor, node=node) for cursor, node in zip(page.cursors, nodes, strict=True)] if page else []
-    return CredentialConnection(edges=edges, nodes=nodes, page_info=_page_info(page), total_count=page.total_count if page else 0)
+    return CredentialConnection(edges=edges, nodes=nodes, page_info=_page_info(page), count=page.total_count if page else None)

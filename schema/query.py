@@ -47,7 +47,7 @@ def _credential_filter(value: CredentialFilter | None) -> reads.CredentialFilter
 
 async def _node_objects(info: Info, ids: list[str]) -> list[Any]:
     canonical = [parse_ulid(node_id) for node_id in ids]
-    found = await reads.find_nodes(info.context.services, info.context.caller, [node_id for node_id in canonical if node_id])
+    found = await reads.find_nodes(info.context.services, info.context.caller, [node_id for node_id in canonical if node_id], info.context.read)
     objects = []
     for node_id in canonical:
         row = found.get(node_id) if node_id else None
@@ -94,7 +94,9 @@ class Query:
     ) -> ConnectorConnection:
         request = PageRequest(first, after, last, before)
         try:
-            page = await reads.list_connectors(info.context.services, info.context.caller, organisation_id, request, _connector_filter(filter))
+            page = await reads.list_connectors(
+                info.context.services, info.context.caller, organisation_id, request, _connector_filter(filter), info.context.read
+            )
         except DomainError as error:
             raise graphql_error(error) from None
         if page is not None:
@@ -123,7 +125,9 @@ class Query:
     ) -> CredentialConnection:
         request = PageRequest(first, after, last, before)
         try:
-            page = await reads.list_credentials(info.context.services, info.context.caller, organisation_id, request, _credential_filter(filter))
+            page = await reads.list_credentials(
+                info.context.services, info.context.caller, organisation_id, request, _credential_filter(filter), info.context.read
+            )
         except DomainError as error:
             raise graphql_error(error) from None
         return credential_page(page)
@@ -146,7 +150,7 @@ class Query:
     ) -> ConnectorConnection:
         request = PageRequest(first, after, last, before)
         try:
-            page = await library.list_public_connectors(info.context.services, request, _connector_filter(filter))
+            page = await library.list_public_connectors(info.context.services, request, _connector_filter(filter), info.context.read)
         except DomainError as error:
             raise graphql_error(error) from None
         info.context.loaders.prime_connectors(page.rows)

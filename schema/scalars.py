@@ -17,6 +17,10 @@ def _parse_ulid(value: object) -> str:
 
 
 def serialize_datetime(value: datetime) -> str:
+    if value.tzinfo is UTC:
+        # The database layer returns UTC, whose isoformat always ends in "+00:00". Slicing it
+        # off is the cheaper path for the thousands of timestamps of a large response.
+        return value.isoformat(timespec="microseconds")[:-6] + "Z"
     return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 

@@ -72,3 +72,41 @@ def test_statement_counter_sees_queries(tenant: Tenant) -> None:
 
     # Authentication, page, count and one query per relation of the tree.
     assert statements >= 8
+
+
+PAGE_WITHOUT_COUNT = """
+query Page($organisationId: ULID!) {
+  connectors(organisationId: $organisationId, first: 5) { nodes { id } pageInfo { hasNextPage } }
+}
+"""
+
+PAGE_WITH_TWO_COUNTS = """
+query Page($organisationId: ULID!) {
+  connectors(organisationId: $organisationId, first: 5) { totalCount again: totalCount nodes { id } }
+}
+"""
+
+
+def count_statements(tenant: Tenant, document: str) -> tuple[dict, int]:
+    with counted_statements(tenant.server) as statements:
+        data = tenant.graphql(document, {"organisationId": tenant.organisation_id})
+    return data, sum("count(" in statement.lower() for statement in statements)
+
+
+def test_count_only_when_selected(tenant: Tenant) -> None:
+    fill(tenant, 2)
+
+    data, counts = count_statements(tenant, PAGE_WITHOUT_COUNT)
+
+    assert len(data["connectors"]["nodes"]) == 2
+    assert counts == 0
+
+
+def test_repeated_total_count_counts_once(tenant: Tenant) -> None:
+    fill(tenant, 2)
+
+    data, counts = count_statements(tenant, PAGE_WITH_TWO_COUNTS)
+
+    assert data["connectors"]["totalCount"] == 2
+    assert data["connectors"]["again"] == 2
+    assert counts == 1

@@ -203,6 +203,14 @@ query Page($organisationId: ULID!, $first: Int, $after: String, $last: Int, $bef
 }
 """
 
+COUNTS = """
+query Counts($organisationId: ULID!) {
+  withCount: connectors(organisationId: $organisationId, first: 2) { totalCount again: totalCount nodes { id } }
+  withoutCount: connectors(organisationId: $organisationId, first: 2) { nodes { id } }
+  credentials(organisationId: $organisationId, first: 2) { totalCount }
+}
+"""
+
 NODES = """
 query Nodes($ids: [ID!]!, $id: ID!) {
   node(id: $id) { __typename id ... on Connector { name } }
@@ -449,6 +457,15 @@ def test_pages_forwards_and_backwards(corpus: Corpus) -> None:
 )
 def test_page_filters(corpus: Corpus, arguments: dict[str, Any]) -> None:
     assert_compiled(corpus, PAGE, organisation(corpus) | arguments)
+
+
+def test_total_count_selected_or_not(corpus: Corpus) -> None:
+    data = assert_compiled(corpus, COUNTS, organisation(corpus))
+
+    assert data["withCount"]["totalCount"] == len(corpus.connector_ids)
+    assert data["withCount"]["again"] == len(corpus.connector_ids)
+    assert "totalCount" not in data["withoutCount"]
+    assert data["credentials"]["totalCount"] > 0
 
 
 def test_another_organisation(corpus: Corpus) -> None:

@@ -15,6 +15,7 @@ request goes to graphql-core.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Protocol
 
 from graphql import (
@@ -129,7 +130,7 @@ class _Compiler:
         return Plan(build_root, self._fields)
 
     def _builder(self, object_type: GraphQLObjectType, grouped_fields: dict[str, list[FieldDetails]]) -> Builder:
-        steps = tuple(self._step(object_type, key, details) for key, details in grouped_fields.items())
+        steps = _group_leaves([self._step(object_type, key, details) for key, details in grouped_fields.items()])
 
         def build(source: Any, run: Run) -> dict[str, Any]:
             out: dict[str, Any] = {}
@@ -147,7 +148,7 @@ class _Compiler:
             raise UnsupportedSelection("@defer")
         return self._builder(object_type, collected.grouped_field_set)
 
-    def _step(self, object_type: GraphQLObjectType, key: str, details: list[FieldDetails]) -> Step:
+    def _step(self, object_type: GraphQLObjectType, key: str, details: list[FieldDetails]) -> "Step | Leaf":
         self._fields += 1
         if self._fields > self._max_fields:
             raise UnsupportedSelection(f"the plan would have more than {self._max_fields} fields")
@@ -173,14 +174,14 @@ class _Compiler:
         resolver_field = ResolverField(key, field_def, strawberry_field, node, self._completer(field_def.type, details))
         return _deferred_step(resolver_field)
 
-    def _attribute_step(self, key: str, attribute: str, type_: GraphQLOutputType, details: list[FieldDetails]) -> Step:
+    def _attribute_step(self, key: str, attribute: str, type_: GraphQLOutputType, details: list[FieldDetails]) -> "Step | Leaf":
         nullable = not isinstance(type_, GraphQLNonNull)
         named = type_ if nullable else type_.of_type
         if is_leaf_type(named):
             names = enum_names(named)
             if names is not None:
-                return _enum_step(key, attribute, named.wrapped_cls, names, checked_coercion(named), nullable)
-            return _leaf_step(key, attribute, passthrough_type(named), checked_coercion(named), nullable)
+                return Leaf(key, attribute, named.wrapped_cls, names, checked_coercion(named), nullable)
+            return Leaf(key, attribute, passthrough_type(named), None, checked_coercion(named), nullable)
         complete = self._completer(type_, details)
 
         def step(source: Any, out: dict[str, Any], run: Run) -> None:
@@ -246,34 +247,57 @@ def _deferred_step(resolver_field: ResolverField) -> Step:
     return step
 
 
-def _leaf_step(key: str, attribute: str, passthrough: type | None, coerce: Callable[[Any], Any], nullable: bool) -> Step:
+@dataclass(frozen=True)
+class Leaf:
+    """A scalar or enum field read from an attribute, as graphql-core's default resolver and complete_leaf_value do."""
+
+    key: str
+    attribute: str
+    # Values of exactly this class need no coercion call: they are output as they are, or
+    # through `names` for an enum.
+    fast_class: type | None
+    names: dict[Any, str] | None
+    coerce: Callable[[Any], Any]
+    nullable: bool
+
+
+def _group_leaves(parts: list["Step | Leaf"]) -> tuple[Step, ...]:
+    """Merge each run of consecutive leaf fields into one step, keeping the fields' order.
+
+    One step per run reads all its attributes with one attrgetter call and skips a Python
+    call per field, which matters for the thousands of leaves of a page of trees.
+    """
+    steps: list[Step] = []
+    run: list[Leaf] = []
+    for part in parts:
+        if isinstance(part, Leaf):
+            run.append(part)
+            continue
+        if run:
+            steps.append(_leaves_step(tuple(run)))
+            run = []
+        steps.append(part)
+    if run:
+        steps.append(_leaves_step(tuple(run)))
+    return tuple(steps)
+
+
+def _leaves_step(leaves: tuple[Leaf, ...]) -> Step:
+    read = attrgetter(*(leaf.attribute for leaf in leaves))
+    single = len(leaves) == 1
+    specs = tuple((leaf.key, leaf.fast_class, leaf.names, leaf.coerce, leaf.nullable) for leaf in leaves)
+
     def step(source: Any, out: dict[str, Any], run: Run) -> None:
-        value = getattr(source, attribute)
-        if value.__class__ is passthrough:
-            out[key] = value
-        elif value is None:
-            if not nullable:
-                raise CompletionError(f"{key} is null")
-            out[key] = None
-        else:
-            out[key] = coerce(value)
-
-    return step
-
-
-def _enum_step(
-    key: str, attribute: str, enum_class: type, names: dict[Any, str], coerce: Callable[[Any], Any], nullable: bool
-) -> Step:
-    def step(source: Any, out: dict[str, Any], run: Run) -> None:
-        value = getattr(source, attribute)
-        if value.__class__ is enum_class:
-            out[key] = names[value]
-        elif value is None:
-            if not nullable:
-                raise CompletionError(f"{key} is null")
-            out[key] = None
-        else:
-            out[key] = coerce(value)
+        values = (read(source),) if single else read(source)
+        for (key, fast_class, names, coerce, nullable), value in zip(specs, values):
+            if value.__class__ is fast_class:
+                out[key] = value if names is None else names[value]
+            elif value is None:
+                if not nullable:
+                    raise CompletionError(f"{key} is null")
+                out[key] = None
+            else:
+                out[key] = coerce(value)
 
     return step
 

@@ -7,6 +7,7 @@ import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from schema.pages import ConnectorConnection, CredentialConnection
 from schema.query import Query
 from schema.types.connectors import Connection, ConnectionCredential, Connector
 from schema.types.credentials import Credential
@@ -22,6 +23,8 @@ SUPPORTED_RESOLVER_FIELDS: tuple[tuple[type, str], ...] = (
     (Query, "connectors"),
     (Query, "credential"),
     (Query, "credentials"),
+    (ConnectorConnection, "total_count"),
+    (CredentialConnection, "total_count"),
     (Connector, "auth_scheme_configs"),
     (Connector, "connections"),
     (Connector, "versions"),

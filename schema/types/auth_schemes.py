@@ -5,7 +5,7 @@ from typing import Annotated, Any
 import strawberry
 
 from db import models
-from schema.enums import AuthSchemeType, HMACAlgorithm, HMACDigestInput, OAuth2GrantType, ParameterLocation
+from schema.enums import AuthSchemeType, HMACAlgorithm, HMACDigestInput, OAuth2GrantType, ParameterLocation, member
 from schema.scalars import ULID
 from schema.types.common import Message, OAuth2Scope
 
@@ -101,7 +101,7 @@ AuthSchemeConfig = Annotated[
 
 
 def _grant(stored: dict[str, Any]) -> Any:
-    grant_type = OAuth2GrantType(stored["grantType"])
+    grant_type = member(OAuth2GrantType, stored["grantType"])
     if grant_type is OAuth2GrantType.CLIENT_CREDENTIALS:
         return AuthSchemeConfigOAuth2GrantClientCredentials(grant_type=grant_type)
     kind = AuthSchemeConfigOAuth2GrantPassword if grant_type is OAuth2GrantType.PASSWORD else AuthSchemeConfigOAuth2GrantAuthorizationCode
@@ -118,20 +118,20 @@ def auth_scheme_config_of(row: models.AuthSchemeConfig) -> Any:
     common = {
         "id": row.config_id,
         "description": row.description,
-        "scheme_type": AuthSchemeType(row.scheme_type),
+        "scheme_type": member(AuthSchemeType, row.scheme_type),
         "validation_messages": [Message.from_json(item) for item in row.validation_messages],
     }
     settings = row.settings
     match row.scheme_type:
         case "api-key":
-            return AuthSchemeConfigAPIKey(**common, name=settings["name"], in_=ParameterLocation(settings["in"]))
+            return AuthSchemeConfigAPIKey(**common, name=settings["name"], in_=member(ParameterLocation, settings["in"]))
         case "hmac":
             return AuthSchemeConfigHMAC(
                 **common,
                 name=settings["name"],
-                in_=ParameterLocation(settings["in"]),
-                algorithm=HMACAlgorithm(settings["algorithm"]),
-                digest_inputs=[HMACDigestInput(item) for item in settings["digestInputs"]],
+                in_=member(ParameterLocation, settings["in"]),
+                algorithm=member(HMACAlgorithm, settings["algorithm"]),
+                digest_inputs=[member(HMACDigestInput, item) for item in settings["digestInputs"]],
             )
         case "oauth2":
             return AuthSchemeConfigOAuth2(

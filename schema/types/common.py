@@ -5,7 +5,7 @@ from typing import Any
 import strawberry
 
 from resolvers.errors import DomainError
-from schema.enums import ErrorCode, MessageSeverity
+from schema.enums import ErrorCode, MessageSeverity, member
 
 
 @strawberry.interface
@@ -21,7 +21,7 @@ class Message:
 
     @classmethod
     def from_json(cls, item: dict[str, Any]) -> "Message":
-        return cls(text=item["text"], severity=MessageSeverity(item["severity"]), detail=list(item.get("detail") or []))
+        return cls(text=item["text"], severity=member(MessageSeverity, item["severity"]), detail=list(item.get("detail") or []))
 
 
 @strawberry.type

@@ -1,5 +1,6 @@
 """Connector, connection and version output types, resolved through the request's loaders."""
 
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -7,7 +8,7 @@ import strawberry
 from db import models
 from resolvers.context import RequestContext
 from resolvers.versions import resolve_version_name
-from schema.enums import Category, Protocol
+from schema.enums import Category, Protocol, member
 from schema.scalars import ULID, DateTime
 from schema.types.auth_schemes import AuthSchemeConfig, auth_scheme_config_of
 from schema.types.common import ConnectionVariable, Message, Node, Tag, variables_of
@@ -69,9 +70,10 @@ class ConnectionCredential:
 
     @strawberry.field
     async def auth_scheme_config(self, info: Info) -> AuthSchemeConfig:
-        rows = await info.context.loaders.auth_scheme_configs_by_connector.load(self.connector_id)
+        loaders = info.context.loaders
+        rows = await loaders.auth_scheme_configs_by_connector.load(self.connector_id)
         row = next(row for row in rows if row.config_id == self.config_id)
-        return auth_scheme_config_of(row)
+        return loaders.output(("auth_scheme_config", self.connector_id, row.config_id), partial(auth_scheme_config_of, row))
 
     @strawberry.field
     async def credential(self, info: Info) -> Credential:
@@ -109,10 +111,11 @@ class Connection(Node):
 
     @strawberry.field
     async def connector(self, info: Info) -> "Connector":
-        row = await info.context.loaders.connector_by_id.load(self.connector_id)
+        loaders = info.context.loaders
+        row = await loaders.connector_by_id.load(self.connector_id)
         if row is None:
             raise LookupError(f"connector {self.connector_id} of connection {self.id} is missing")
-        return connector_of(row)
+        return loaders.output(("connector", row.id), partial(connector_of, row))
 
     @strawberry.field
     async def credentials(self, info: Info) -> ConnectionCredentials:
@@ -162,8 +165,9 @@ class Connector(Node):
 
     @strawberry.field
     async def auth_scheme_configs(self, info: Info) -> list[AuthSchemeConfig]:
-        rows = await info.context.loaders.auth_scheme_configs_by_connector.load(str(self.id))
-        return [auth_scheme_config_of(row) for row in rows]
+        loaders = info.context.loaders
+        rows = await loaders.auth_scheme_configs_by_connector.load(str(self.id))
+        return [loaders.output(("auth_scheme_config", row.connector_id, row.config_id), partial(auth_scheme_config_of, row)) for row in rows]
 
     @strawberry.field(description="Empty for another organisation's public connector.")
     async def connections(self, info: Info) -> list[Connection]:
@@ -205,7 +209,7 @@ def connector_of(row: models.Connector) -> HTTPConnector:
         documentation_url=row.documentation_url,
         image_url=row.image_url,
         tags=[Tag(key=tag["key"], values=list(tag["values"])) for tag in row.tags],
-        protocol=Protocol(row.protocol),
+        protocol=member(Protocol, row.protocol),
         connection_variables=variables_of(row.connection_variables),
         created_at=row.created_at,
         updated_at=row.updated_at,

@@ -8,7 +8,7 @@ from db import models
 from db.loaders import CredentialUsageRow
 from resolvers.context import RequestContext
 from resolvers.credential_types import READ_TYPE
-from schema.enums import CredentialType, Protocol
+from schema.enums import CredentialType, Protocol, member
 from schema.scalars import ULID, DateTime
 from schema.types.common import Node
 
@@ -108,7 +108,7 @@ def _usage_of(row: CredentialUsageRow) -> CredentialUsage:
         id=connector.id,
         organisation_id=connector.organisation_id,
         name=connector.name,
-        protocol=Protocol(connector.protocol),
+        protocol=member(Protocol, connector.protocol),
         created_at=connector.created_at,
         updated_at=connector.updated_at,
     )
@@ -175,7 +175,7 @@ class Credential(Node):
         return cls(
             id=strawberry.ID(row.id),
             organisation_id=row.organisation_id,
-            type=CredentialType(read_type),
+            type=member(CredentialType, read_type),
             name=row.name,
             errors=row.errors,
             data=credential_data_of(row.type, row.public_data, list(row.redacted_fields)),
