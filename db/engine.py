@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ class Database:
         self._writes = async_sessionmaker(write_engine, expire_on_commit=False)
         # PostgreSQL row-lock transactions run in READ COMMITTED without the global write
         # lock; SQLite has one writer anyway, so they are its ordinary write transactions.
-        self._row_locks = self._writes if self.dialect == "sqlite" else async_sessionmaker(self.engine, expire_on_commit=False)
+        self._row_lock_engine = write_engine if self.dialect == "sqlite" else self.engine
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -148,15 +148,16 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def row_lock_transaction(self) -> AsyncIterator[AsyncSession]:
+    async def row_lock_transaction(self) -> AsyncIterator[AsyncConnection]:
         """Open a short write transaction that locks only the rows it selects FOR UPDATE.
 
         For counters that every request touches, such as rate-limit buckets: on PostgreSQL
         they must not queue behind the global write lock of `transaction`, and they lock
-        their own rows instead. The caller must lock every row it changes.
+        their own rows instead. The caller must lock every row it changes. It is a Core
+        connection rather than a session, because these few statements run on every request.
         """
-        async with self._row_locks() as session, session.begin():
-            yield session
+        async with self._row_lock_engine.begin() as connection:
+            yield connection
 
     async def dispose(self) -> None:
         await self.engine.dispose()

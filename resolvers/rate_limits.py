@@ -19,9 +19,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import models
 from db.engine import Database
@@ -30,6 +30,12 @@ from resolvers.context import Caller
 logger = logging.getLogger(__name__)
 
 ORGANISATION_PREFIX = "organisation:"
+
+_BUCKETS = models.RateLimitBucket.__table__
+# Core statements, built once: they run on every request.
+_STORE_LEVEL = (
+    update(_BUCKETS).where(_BUCKETS.c.bucket == bindparam("name")).values(tokens=bindparam("tokens"), refilled_at=bindparam("refilled_at"))
+)
 
 
 @dataclass(frozen=True)
@@ -131,9 +137,9 @@ class RateLimiter:
 
     async def _try_charge(self, caller: Caller, names: tuple[str, ...], cost: int) -> Charge | None:
         """Charge the buckets under their row locks; return None when one does not exist yet."""
-        async with self._database.row_lock_transaction() as session:
+        async with self._database.row_lock_transaction() as connection:
             now = self._clock()
-            levels = await self._locked_levels(session, names, now)
+            levels = await self._locked_levels(connection, names, now)
             if levels is None:
                 return None
             short = [level for level in levels if level.tokens < cost]
@@ -146,9 +152,9 @@ class RateLimiter:
                 return Charge(False, cost, _remaining(levels), retry_after, names)
             for level in levels:
                 level.tokens -= cost
-            await session.execute(
-                update(models.RateLimitBucket),
-                [{"bucket": level.bucket, "tokens": level.tokens, "refilled_at": level.as_of} for level in levels],
+            await connection.execute(
+                _STORE_LEVEL,
+                [{"name": level.bucket, "tokens": level.tokens, "refilled_at": level.as_of} for level in levels],
             )
         return Charge(True, cost, _remaining(levels), 0, names)
 
@@ -157,32 +163,34 @@ class RateLimiter:
         difference = charge.cost - actual
         if difference == 0:
             return charge.remaining
-        table = models.RateLimitBucket
+        columns = _BUCKETS.c
         least = func.least if self._database.dialect == "postgresql" else func.min
         capacity = case(
-            (table.bucket.startswith(ORGANISATION_PREFIX), self._policy.per_organisation.capacity), else_=self._policy.per_key.capacity
+            (columns.bucket.startswith(ORGANISATION_PREFIX), self._policy.per_organisation.capacity), else_=self._policy.per_key.capacity
         )
         # One statement for all the buckets. It locks them in the order that `charge` uses
         # (sorted by name), so a settle and a charge cannot deadlock. The refill since `refilled_at` stays
         # pending and is added by the next reader, so only the difference is written.
-        locked = select(table.bucket).where(table.bucket.in_(charge.buckets)).order_by(table.bucket).with_for_update().subquery()
+        locked = select(columns.bucket).where(columns.bucket.in_(charge.buckets)).order_by(columns.bucket).with_for_update().subquery()
         statement = (
-            update(table)
-            .where(table.bucket == locked.c.bucket)
-            .values(tokens=least(table.tokens + difference, capacity))
-            .returning(table.bucket, table.tokens, table.refilled_at)
+            update(_BUCKETS)
+            .where(columns.bucket == locked.c.bucket)
+            .values(tokens=least(columns.tokens + difference, capacity))
+            .returning(columns.bucket, columns.tokens, columns.refilled_at)
         )
-        async with self._database.row_lock_transaction() as session:
+        async with self._database.row_lock_transaction() as connection:
             now = self._clock()
-            rows = (await session.execute(statement)).all()
+            rows = (await connection.execute(statement)).all()
         levels = [_refilled(row.bucket, row.tokens, row.refilled_at, self._policy_for(row.bucket), now) for row in rows]
         return _remaining(levels)
 
-    async def _locked_levels(self, session: AsyncSession, names: tuple[str, ...], now: float) -> list[_Level] | None:
+    async def _locked_levels(self, connection: AsyncConnection, names: tuple[str, ...], now: float) -> list[_Level] | None:
         """Lock the buckets in name order and return their levels, or None when one is missing."""
-        table = models.RateLimitBucket
-        statement = select(table.bucket, table.tokens, table.refilled_at).where(table.bucket.in_(names)).order_by(table.bucket).with_for_update()
-        rows = (await session.execute(statement)).all()
+        columns = _BUCKETS.c
+        statement = (
+            select(columns.bucket, columns.tokens, columns.refilled_at).where(columns.bucket.in_(names)).order_by(columns.bucket).with_for_update()
+        )
+        rows = (await connection.execute(statement)).all()
         if len(rows) < len(names):
             return None
         return [_refilled(row.bucket, row.tokens, row.refilled_at, self._policy_for(row.bucket), now) for row in rows]
@@ -192,8 +200,8 @@ class RateLimiter:
         now = self._clock()
         rows = [{"bucket": name, "tokens": self._policy_for(name).capacity, "refilled_at": now} for name in names]
         dialect = postgresql if self._database.dialect == "postgresql" else sqlite
-        async with self._database.row_lock_transaction() as session:
-            await session.execute(dialect.insert(models.RateLimitBucket).values(rows).on_conflict_do_nothing())
+        async with self._database.row_lock_transaction() as connection:
+            await connection.execute(dialect.insert(_BUCKETS).values(rows).on_conflict_do_nothing())
         logger.info("rate-limit buckets created", extra={"buckets": list(names)})
 
 
