@@ -4,6 +4,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import Generic, TypeVar
 
+from db.snapshot import ReadSnapshotClosed
+
 Key = TypeVar("Key", bound=Hashable)
 Value = TypeVar("Value")
 
@@ -76,6 +78,10 @@ class BatchLoader(Generic[Key, Value]):
             for _key, future in batch:
                 if not future.done():
                     future.set_exception(error)
+                    if isinstance(error, ReadSnapshotClosed):
+                        # The request ended before the batch ran, so no load awaits this
+                        # future any more; retrieving the error keeps asyncio from logging it.
+                        future.exception()
             return
         for (_key, future), value in zip(batch, values, strict=True):
             if future.done():

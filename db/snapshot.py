@@ -22,6 +22,20 @@ class ReadSnapshotClosed(RuntimeError):
     """A read was attempted after the request closed its snapshot."""
 
 
+def _retrieve_orphaned_error(task: "asyncio.Task[Any]") -> None:
+    """Retrieve a read task's error, so asyncio does not log it as never retrieved.
+
+    A caller that still awaits the task receives the error anyway. A task whose caller is
+    gone belongs to a request that ended, such as one that timed out, and its error (most
+    often ReadSnapshotClosed) no longer reaches anyone, so it is logged at DEBUG only.
+    """
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None and not isinstance(error, ReadSnapshotClosed):
+        logger.debug("a read failed", exc_info=error)
+
+
 def new_session_reader(database: Database) -> ReadRunner:
     """Return a runner that opens a new read session for each piece of work."""
 
@@ -59,7 +73,9 @@ class ReadSnapshot:
         held the lock while it waited for the database could block, forever, a resolver that
         the executor waits on first.
         """
-        return await asyncio.ensure_future(self._run_locked(work))
+        task = asyncio.ensure_future(self._run_locked(work))
+        task.add_done_callback(_retrieve_orphaned_error)
+        return await task
 
     async def _run_locked(self, work: ReadWork[Result]) -> Result:
         async with self._lock:

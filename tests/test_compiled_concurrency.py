@@ -9,12 +9,13 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from app.metrics import DATABASE_POOL_CHECKED_OUT
-from tests.conftest import FIXTURES, Tenant
+from tests.conftest import FIXTURES, LiveServer, Tenant, make_tenant, sqlite_settings, start_server
 from tests.documents import CREATE_CONNECTOR
 
 ROOT_FIELDS = 10
@@ -77,3 +78,35 @@ def test_failing_sibling_returns_connections(stocked: Tenant, caplog: pytest.Log
     # The fallback executor cancels the sibling mid-query; the pool gauge must still balance.
     assert DATABASE_POOL_CHECKED_OUT._value.get() == gauge_before
     assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []
+
+
+@pytest.fixture(scope="module")
+def hasty_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, LiveServer]]:
+    """Two servers over one database: one with the default timeout to write the data, and one
+    whose operations time out almost at once, so its reads outlive their requests."""
+    directory = tmp_path_factory.mktemp("hasty")
+    patient = start_server(sqlite_settings(directory))
+    hasty = start_server(sqlite_settings(directory, execution_timeout_seconds=0.01))
+    yield patient, hasty
+    hasty.stop()
+    patient.stop()
+
+
+def test_timed_out_reads_end_quietly(hasty_servers: tuple[LiveServer, LiveServer], http: httpx.Client, caplog: pytest.LogCaptureFixture) -> None:
+    patient, hasty = hasty_servers
+    writer = make_tenant(patient, http)
+    for name in ("stripe", "github", "slack"):
+        definition = json.loads((FIXTURES / f"{name}.json").read_text())
+        assert writer.graphql(CREATE_CONNECTOR, {"organisationId": writer.organisation_id, "input": definition})
+    tenant = Tenant(writer.organisation_id, writer.api_key, hasty, http)
+    caplog.set_level(logging.DEBUG, logger="db")
+    caplog.set_level(logging.ERROR)
+    caplog.clear()
+
+    responses = [response for _ in range(3) for response in asyncio.run(post_all(tenant, [HEAVY] * CONCURRENT_REQUESTS))]
+    time.sleep(0.5)
+
+    assert 504 in [response.status_code for response in responses]
+    assert all(response.status_code in (200, 504) for response in responses)
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []
+    assert wait_for_idle_pool(tenant) == 0
