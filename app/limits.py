@@ -5,10 +5,8 @@ expanded, so a fragment counts each time it is used. A request over a limit gets
 error with the code LIMIT_EXCEEDED that names the limit and the setting that raises it.
 """
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from graphql import (
     BooleanValueNode,
@@ -47,6 +45,7 @@ from app.cost import BASE_COST, MUTATION_COST, UNBOUNDED_LIST_SIZE
 from app.operations import select_operation
 from app.settings import ENV_PREFIX, Settings
 from resolvers.pagination import DEFAULT_PAGE_SIZE
+from schema.compiled.documents import WeightedLRU
 
 LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
 # graphql-core 3.3 starts the message of its token limit with this text.
@@ -64,8 +63,6 @@ META_FIELDS: dict[str, GraphQLField] = {
     "__typename": TypeNameMetaFieldDef,
 }
 INTROSPECTION_FIELDS = ("__schema", "__type")
-
-Value = TypeVar("Value")
 
 
 class LimitExceeded(Exception):
@@ -107,51 +104,16 @@ class ParsedDocument:
     introspection_errors: list[GraphQLError] | None = None
 
 
-class WeightedLRU(Generic[Value]):
-    """A least-recently-used cache of text-keyed values whose total weight stays within `max_weight`.
-
-    A value heavier than `max_weight` is never stored. The lock matters only when several
-    event loops share one cache, as the tests do with several servers in one process.
-    """
-
-    def __init__(self, max_weight: int) -> None:
-        self._max_weight = max_weight
-        self._weight = 0
-        self._entries: OrderedDict[str, tuple[Value, int]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def get(self, key: str) -> Value | None:
-        with self._lock:
-            item = self._entries.get(key)
-            if item is None:
-                return None
-            self._entries.move_to_end(key)
-            return item[0]
-
-    def put(self, key: str, value: Value, weight: int) -> None:
-        if weight > self._max_weight:
-            return
-        with self._lock:
-            if key in self._entries:
-                return
-            self._entries[key] = (value, weight)
-            self._weight += weight
-            while self._weight > self._max_weight:
-                _key, (_value, evicted) = self._entries.popitem(last=False)
-                self._weight -= evicted
-
-
 class DocumentParser:
     """Parse documents under the token limit, keeping recent results in a bounded cache.
 
-    The cache weighs each document by its length in characters.
+    The cache weighs each document by its length in characters, and a document longer than
+    the whole budget is not stored.
     """
 
     def __init__(self, max_tokens: int, max_cached_characters: int) -> None:
         self._max_tokens = max_tokens
+        self._max_cached_characters = max_cached_characters
         self.cache: WeightedLRU[ParsedDocument] = WeightedLRU(max_cached_characters)
 
     def parse(self, text: str) -> ParsedDocument:
@@ -162,7 +124,8 @@ class DocumentParser:
             entry = ParsedDocument(parse(text, max_tokens=self._max_tokens), None)
         except GraphQLSyntaxError as error:
             entry = ParsedDocument(None, error)
-        self.cache.put(text, entry, len(text))
+        if len(text) <= self._max_cached_characters:
+            self.cache.put(text, entry, len(text))
         return entry
 
 

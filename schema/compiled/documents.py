@@ -41,6 +41,9 @@ class WeightedLRU(Generic[Value]):
         self._entries: OrderedDict[Hashable, tuple[Value, int]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
     def get(self, key: Hashable) -> Value | None:
         with self._lock:
             item = self._entries.get(key)
