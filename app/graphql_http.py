@@ -248,8 +248,8 @@ async def _run_operation(
     if rejection is not None:
         return _request_error(rejection.message, rejection.code, media_type, **rejection.extensions)
     metering = await Metering.start(state.rate_limiter, caller, estimate.cost)
-    if metering.refused:
-        body, headers = metering.refusal()
+    if metering.rejected:
+        body, headers = metering.rejection()
         return Outcome(body, 429, headers)
 
     snapshot = ReadSnapshot(state.services.database)

@@ -305,8 +305,9 @@ class _Walk:
     def objects_per_parent(field_type: GraphQLOutputType, bounded_size: int | None, page: int | None) -> int:
         """Estimate how many values of a field one parent object returns.
 
-        A list sized by its own arguments (`nodes(ids:)`) returns that many; a list under a
-        paginated field (its `edges` or `nodes`) returns the page; other lists are guessed.
+        A list sized by its own arguments, such as `nodes(ids:)`, returns that many items. A
+        list under a paginated field (its `edges` or `nodes`) returns the page. Other lists
+        are estimated at UNBOUNDED_LIST_SIZE.
         """
         if not is_list_type(get_nullable_type(field_type)):
             return 1

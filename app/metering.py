@@ -28,10 +28,10 @@ class Metering:
         return cls(limiter, requested, charge)
 
     @property
-    def refused(self) -> bool:
+    def rejected(self) -> bool:
         return self.charge is not None and not self.charge.granted
 
-    def refusal(self) -> tuple[dict[str, Any], dict[str, str]]:
+    def rejection(self) -> tuple[dict[str, Any], dict[str, str]]:
         """Build the body and headers of the HTTP 429 response to a rejected operation."""
         assert self.charge is not None and not self.charge.granted
         note_outcome("rate_limited")

@@ -111,9 +111,9 @@ async def _create(request: Request, state: AppState, log_facts: dict[str, str]) 
     organisation_id = _organisation_id(request)
     log_facts["organisation_id"] = organisation_id
     require_organisation(caller, organisation_id)
-    refusal = await _charge(state, caller)
-    if refusal is not None:
-        return refusal
+    rejection = await _charge(state, caller)
+    if rejection is not None:
+        return rejection
 
     _check_content_type(request)
     body = read_create_body(_parse_json(await _read_body(request, state.settings.max_body_bytes)))

@@ -58,13 +58,13 @@ class Settings(BaseSettings):
     # NOTE: the defaults are a starting point, not a measured fit: a full tree of 100 connectors
     # is estimated at about 110,000 tokens and usually costs 2,000 to 5,000 once counted.
     rate_limit_key_capacity: int = Field(
-        default=250_000, gt=0, le=MAX_BUCKET_TOKENS, description="Tokens an API key's bucket holds when full; also the most one request may cost"
+        default=250_000, gt=0, le=MAX_BUCKET_TOKENS, description="Tokens an API key's bucket contains when full, which also caps the cost of one request"
     )
     rate_limit_key_refill_per_second: float = Field(
         default=2_500, ge=MIN_REFILL_PER_SECOND, le=MAX_BUCKET_TOKENS, allow_inf_nan=False, description="Tokens an API key's bucket regains per second"
     )
     rate_limit_organisation_capacity: int = Field(
-        default=1_000_000, gt=0, le=MAX_BUCKET_TOKENS, description="Tokens an organisation's bucket, shared by all its keys, holds when full"
+        default=1_000_000, gt=0, le=MAX_BUCKET_TOKENS, description="Tokens an organisation's bucket, shared by all its keys, contains when full"
     )
     rate_limit_organisation_refill_per_second: float = Field(
         default=10_000,

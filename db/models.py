@@ -212,7 +212,7 @@ class RateLimitBucket(SQLModel, table=True):
     """The tokens left in one rate-limit bucket, shared by every replica.
 
     `bucket` names the owner, such as `api-key:<id>` or `organisation:<id>`. The count is
-    stored as of `refilled_at` (seconds since the Unix epoch); readers add the refill for
+    stored as of `refilled_at`, in seconds since the Unix epoch. Readers add the refill for
     the time since then, so idle buckets need no writes.
     """
 

@@ -54,7 +54,7 @@ class ReadSnapshot:
     AsyncSession runs one statement at a time, so reads take turns through a lock.
 
     The owner of the snapshot must call `close()` when the request ends. After a write,
-    `expire()` makes the next read start a new snapshot that sees the write.
+    `expire()` makes the next read start a new snapshot that includes the write.
     """
 
     def __init__(self, database: Database) -> None:
@@ -100,7 +100,7 @@ class ReadSnapshot:
                     await self._end_quietly()
 
     def expire(self) -> None:
-        """Make the next read end the current snapshot and start a new one, which sees writes committed since."""
+        """Make the next read end the current snapshot and start a new one that includes writes committed since."""
         self._expired = True
 
     async def close(self) -> None:

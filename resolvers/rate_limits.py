@@ -168,9 +168,9 @@ class RateLimiter:
         capacity = case(
             (columns.bucket.startswith(ORGANISATION_PREFIX), self._policy.per_organisation.capacity), else_=self._policy.per_key.capacity
         )
-        # One statement for all the buckets. It locks them in the order that `charge` uses
-        # (sorted by name), so a settle and a charge cannot deadlock. The refill since `refilled_at` stays
-        # pending and is added by the next reader, so only the difference is written.
+        # One statement for all the buckets. It locks them in name order, as `charge` does, so
+        # a settle and a charge never wait on each other in a cycle. The refill since
+        # `refilled_at` is added by the next reader, so only the difference is written.
         locked = select(columns.bucket).where(columns.bucket.in_(charge.buckets)).order_by(columns.bucket).with_for_update().subquery()
         statement = (
             update(_BUCKETS)

@@ -1,8 +1,8 @@
 """The compiled execution path under concurrent requests and failing fields.
 
-Its driver resumes resolver coroutines itself, so it must not wait on one coroutine while
-another holds the connection that the first waits for, and a failing field must leave every
-session closed and every connection back in the pool.
+Its driver resumes resolver coroutines itself. It must not wait on one coroutine while
+another has checked out the connection that the first waits for. A failing field must leave
+every session closed and every connection back in the pool.
 """
 
 import asyncio
